@@ -1,0 +1,112 @@
+"""What the three tools share: options, argument checks and one-line errors.
+
+Nothing here imports TensorFlow, so ``--help`` and argument errors answer at once.
+"""
+import functools
+import logging
+import os
+import sys
+
+import click
+
+from adda.errors import AddaError
+
+DEVICE_CHOICES = ('auto', 'cpu', 'gpu', 'npu')
+PRECISION_CHOICES = ('mixed', 'fp32', 'allow_mix_precision', 'allow_fp32_to_fp16', 'force_fp32',
+                     'must_keep_origin_dtype')
+POSITIVE = click.IntRange(min=1)
+
+
+def adda_command(fn):
+    """Run a tool: its return value is the exit status; user errors print one line."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from adda.util import config_logging
+        config_logging()
+        try:
+            status = fn(*args, **kwargs)
+        except AddaError as e:
+            click.echo('Error: {}'.format(e), err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo('Interrupted', err=True)
+            sys.exit(130)
+        except Exception as e:
+            if type(e).__name__ == 'ResourceExhaustedError':
+                click.echo('Error: out of memory on the device: try a smaller --batch_size',
+                           err=True)
+                sys.exit(1)
+            raise
+        sys.exit(status or 0)
+    return wrapper
+
+
+def device_options(fn):
+    """--gpu (the original's), --device and --precision."""
+    fn = click.option('--precision', type=click.Choice(PRECISION_CHOICES), default=None,
+                      help='mixed or fp32 (default: mixed on the NPU, fp32 elsewhere); the '
+                           'NPU also takes its precision_mode names.')(fn)
+    fn = click.option('--device', type=click.Choice(DEVICE_CHOICES), default='auto',
+                      show_default=True,
+                      help='auto: the NPU when npu_bridge imports, else a GPU when one is '
+                           'visible, else the CPU.')(fn)
+    fn = click.option('--gpu', default='0', show_default=True,
+                      help='GPU to use (sets CUDA_VISIBLE_DEVICES unless already set).')(fn)
+    return fn
+
+
+def select_gpu(gpu):
+    """The original's --gpu handling: CUDA_VISIBLE_DEVICES wins over the flag.
+
+    Call before TensorFlow first looks for GPUs.
+    """
+    if 'CUDA_VISIBLE_DEVICES' in os.environ:
+        logging.info('CUDA_VISIBLE_DEVICES specified, ignoring --gpu flag')
+    else:
+        os.environ['CUDA_VISIBLE_DEVICES'] = gpu
+
+
+def training_options(fn):
+    """Options both training tools take, with the original's defaults."""
+    options = [
+        click.option('--iterations', default=20000, type=POSITIVE, show_default=True),
+        click.option('--batch_size', default=50, type=POSITIVE, show_default=True),
+        click.option('--display', default=10, type=POSITIVE, show_default=True,
+                     help='Log the losses every this many iterations.'),
+        click.option('--lr', default=1e-4, type=float, show_default=True,
+                     help='Learning rate.'),
+        click.option('--stepsize', type=POSITIVE, default=None,
+                     help='Multiply the learning rate by 0.1 every this many iterations.'),
+        click.option('--snapshot', default=5000, type=POSITIVE, show_default=True,
+                     help='Save a snapshot every this many iterations (and at the end).'),
+        click.option('--solver', default='sgd', show_default=True,
+                     help='sgd (momentum 0.99), otherwise Adam.'),
+        click.option('--seed', type=click.IntRange(0, 2 ** 32 - 3), default=None,
+                     help='Python gets seed, NumPy seed+1, TensorFlow seed+2 (default: random, '
+                          'logged).'),
+        click.option('--resume', is_flag=True,
+                     help='Continue from the latest snapshot in the output folder.'),
+        click.option('--steps_per_run', default=1, type=POSITIVE, show_default=True,
+                     help='Training steps per session call (a loop inside the graph).'),
+        click.option('--snapshot_dir', default='snapshot', show_default=True,
+                     type=click.Path(file_okay=False),
+                     help='Snapshots go to SNAPSHOT_DIR/OUTPUT/OUTPUT-<iteration>.'),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def parse_dataset_split(text, what):
+    """'svhn:train' -> ('svhn', 'train')."""
+    parts = text.split(':')
+    if len(parts) != 2 or not all(parts):
+        raise AddaError('unexpected {} dataset {!r} (should be in format dataset:split, e.g. '
+                        'svhn:train)'.format(what, text))
+    return parts[0], parts[1]
+
+
+def check_dataset(name, split):
+    """Fail fast on an unknown dataset or split name, before any data is loaded."""
+    from adda.data import get_dataset
+    get_dataset(name).check_split(split)

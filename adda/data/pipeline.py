@@ -1,0 +1,72 @@
+"""tf.data input pipelines over in-memory splits.
+
+The arrays enter the graph once, through placeholders fed when the iterator is initialised;
+each step gathers a batch by index inside the graph. Training order is a fresh permutation per
+epoch drawn from a stateless generator seeded by (seed, stream, epoch), so step ``s`` always
+sees the same batch: a resumed run continues exactly where the interrupted one was.
+"""
+from adda.compat import tf
+
+_EPOCHS = 1 << 40  # "forever", and the stride that keeps streams' epoch seeds apart
+
+
+class Batches(object):
+    """An initialisable iterator of (images, labels) batches and the feed that starts it."""
+
+    def __init__(self, dataset, feed):
+        self.iterator = tf.data.make_initializable_iterator(dataset)
+        self._feed = feed
+
+    def initialize(self, sess):
+        sess.run(self.iterator.initializer, feed_dict=self._feed)
+
+    def get_next(self):
+        return self.iterator.get_next()
+
+
+def _arrays(split):
+    images = tf.placeholder(tf.float32, split.images.shape, name='images')
+    labels = tf.placeholder(tf.int64, split.labels.shape, name='labels')
+    arrays = tf.data.Dataset.from_tensors((images, labels)).repeat()
+    return arrays, {images: split.images, labels: split.labels}
+
+
+def _gathered(arrays, indices, preprocess, threads):
+    def gather(data, index):
+        images = tf.gather(data[0], index)
+        if preprocess is not None:
+            images = preprocess(images)
+        return images, tf.gather(data[1], index)
+    return tf.data.Dataset.zip((arrays, indices)).map(gather, num_parallel_calls=threads)
+
+
+def epoch_order(size, seed, epoch):
+    """The permutation of ``range(size)`` used in ``epoch``: a pure function of its inputs."""
+    key = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    return tf.argsort(tf.random.stateless_uniform([size], seed=key), stable=True)
+
+
+def training_batches(split, batch_size, seed, preprocess=None, start_step=0, stream=0,
+                     threads=2):
+    """Endless shuffled batches; the first one is the batch of step ``start_step``.
+
+    ``stream`` separates the orders of several pipelines that share a seed (source, target).
+    Batches run across epoch boundaries, as the original's queues did.
+    """
+    size = len(split)
+    first = start_step * batch_size
+    epochs = tf.data.Dataset.range(first // size, _EPOCHS)
+    indices = epochs.flat_map(lambda epoch: tf.data.Dataset.from_tensor_slices(
+        epoch_order(size, seed, epoch + stream * _EPOCHS)))
+    indices = indices.skip(first % size).batch(batch_size, drop_remainder=True)
+    arrays, feed = _arrays(split)
+    dataset = _gathered(arrays, indices, preprocess, threads).prefetch(2)
+    return Batches(dataset, feed)
+
+
+def evaluation_batches(split, batch_size, preprocess=None, threads=2):
+    """Every image once, in order, ``batch_size`` at a time (the last batch may be smaller)."""
+    indices = tf.data.Dataset.range(len(split)).batch(batch_size)
+    arrays, feed = _arrays(split)
+    dataset = _gathered(arrays, indices, preprocess, threads).prefetch(2)
+    return Batches(dataset, feed)

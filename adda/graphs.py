@@ -1,0 +1,200 @@
+"""The graphs the tools run: source training, adversarial adaptation and evaluation.
+
+A training graph runs ``num_steps`` optimisation steps per session call inside a tf.while_loop
+(``--steps_per_run``; 1 by default) and returns every step's losses, so logging, NaN checks and
+snapshots see each step as if it had been run alone.
+"""
+from collections import OrderedDict
+
+from adda.adversary import adversarial_discriminator
+from adda.compat import tf
+from adda.data.pipeline import evaluation_batches, training_batches
+from adda.layers import weight_decay
+from adda.models import preprocessing
+from adda.util import collect_vars
+
+SOURCE_STREAM, TARGET_STREAM = 0, 1
+
+
+class TrainGraph(object):
+    """What a training loop needs from a graph.
+
+    outputs: OrderedDict name -> [num_steps] per-step values of the last session call;
+    num_steps: scalar placeholder (defaults to steps_per_run); global_step: steps done;
+    inputs: the Batches to initialise; snapshot_vars: what a snapshot saves, by stripped name.
+    """
+
+    def __init__(self, outputs, num_steps, global_step, inputs, snapshot_vars):
+        self.outputs = outputs
+        self.num_steps = num_steps
+        self.global_step = global_step
+        self.inputs = inputs
+        self.snapshot_vars = snapshot_vars
+
+
+def make_optimizer(solver, lr, adam_beta1=0.9):
+    """'sgd' -> Momentum 0.99 (the original's default); anything else -> Adam."""
+    if solver == 'sgd':
+        return tf.train.MomentumOptimizer(lr, 0.99)
+    return tf.train.AdamOptimizer(lr, beta1=adam_beta1)
+
+
+def scheduled_lr(base_lr, stepsize, step):
+    """``base_lr`` times 0.1 for every ``stepsize`` steps done (constant without stepsize)."""
+    if not stepsize:
+        return tf.constant(base_lr, tf.float32)
+    drops = tf.cast(step // stepsize, tf.float32)
+    return tf.constant(base_lr, tf.float32) * tf.pow(0.1, drops)
+
+
+def lr_at(base_lr, stepsize, step):
+    """The same schedule in Python, for logs and summaries."""
+    return base_lr * 0.1 ** (step // stepsize) if stepsize else base_lr
+
+
+def softmax_xent(labels, logits):
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=labels, logits=logits))
+
+
+def create_model_variables(model_fn, scope):
+    """Build ``model_fn`` once outside any loop so its variables exist before the loop runs."""
+    size, channels = model_fn.default_image_size, model_fn.num_channels
+    model_fn(tf.placeholder(tf.float32, [None, size, size, channels]), scope=scope)
+    return collect_vars(scope)
+
+
+def step_loop(step_fn, names, steps_per_run, global_step):
+    """Run ``step_fn(step) -> (outputs, update_op)`` ``num_steps`` times in the graph.
+
+    Returns (OrderedDict name -> stacked per-step outputs, num_steps placeholder). Fetching
+    the outputs runs the steps and advances ``global_step``.
+    """
+    num_steps = tf.placeholder_with_default(tf.constant(steps_per_run, tf.int32), [],
+                                            name='num_steps')
+    start = global_step.read_value()
+
+    def body(i, arrays):
+        outputs, update = step_fn(start + tf.cast(i, tf.int64))
+        with tf.control_dependencies([update]):
+            return i + 1, [a.write(i, outputs[name]) for a, name in zip(arrays, names)]
+
+    arrays = [tf.TensorArray(tf.float32, size=num_steps) for _ in names]
+    _, arrays = tf.while_loop(lambda i, _: i < num_steps, body, [tf.constant(0), arrays],
+                              parallel_iterations=1, name='steps')
+    stacked = [a.stack() for a in arrays]
+    with tf.control_dependencies(stacked):
+        advance = global_step.assign_add(tf.cast(num_steps, tf.int64))
+    with tf.control_dependencies([advance]):
+        outputs = OrderedDict((name, tf.identity(s, name=name)) for name, s in zip(names, stacked))
+    return outputs, num_steps
+
+
+def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsize=None,
+                          ignore_label=None, start_step=0, steps_per_run=1, scope=None):
+    """Supervised training of ``model_fn`` on ``split``: cross-entropy plus L2 weight decay."""
+    scope = scope or model_fn.__name__
+    batches = training_batches(split, batch_size, seed, lambda x: preprocessing(x, model_fn),
+                               start_step=start_step, stream=SOURCE_STREAM)
+    global_step = tf.train.get_or_create_global_step()
+    model_vars = create_model_variables(model_fn, scope)
+
+    def step(step_index):
+        images, labels = batches.get_next()
+        logits, _ = model_fn(images, scope=scope)
+        if ignore_label is not None:
+            keep = tf.not_equal(labels, ignore_label)
+            labels, logits = tf.boolean_mask(labels, keep), tf.boolean_mask(logits, keep)
+        loss = softmax_xent(labels, logits) + weight_decay(model_vars.values(),
+                                                           model_fn.weight_decay)
+        optimizer = make_optimizer(solver, scheduled_lr(lr, stepsize, step_index))
+        return {'loss': loss}, optimizer.minimize(loss, var_list=list(model_vars.values()))
+
+    outputs, num_steps = step_loop(step, ['loss'], steps_per_run, global_step)
+    return TrainGraph(outputs, num_steps, global_step, [batches], model_vars)
+
+
+def build_adda_training(source_split, target_split, model_fn, batch_size, lr, solver, seed,
+                        adversary_layers=(500, 500), adversary_leaky=True, stepsize=None,
+                        start_step=0, steps_per_run=1):
+    """Adversarial adaptation: a frozen source net, a target net and a discriminator.
+
+    The discriminator sees the logits of both nets (source label 0, target 1). The mapping
+    loss is the GAN loss with flipped labels and updates only the target net; the adversary
+    loss updates only the discriminator. Both gradients come from the same forward pass and
+    are applied together, as the original's single session call did.
+    """
+    def preprocess(x):
+        return preprocessing(x, model_fn)
+    source_batches = training_batches(source_split, batch_size, seed, preprocess,
+                                      start_step=start_step, stream=SOURCE_STREAM)
+    target_batches = training_batches(target_split, batch_size, seed, preprocess,
+                                      start_step=start_step, stream=TARGET_STREAM)
+    global_step = tf.train.get_or_create_global_step()
+    source_vars = create_model_variables(model_fn, 'source')
+    target_vars = create_model_variables(model_fn, 'target')
+    adversarial_discriminator(tf.placeholder(tf.float32, [None, 10]), adversary_layers,
+                              leaky=adversary_leaky)
+    adversary_vars = collect_vars('adversary')
+    beta1 = 0.5
+
+    def step(step_index):
+        source_images, _ = source_batches.get_next()
+        target_images, _ = target_batches.get_next()
+        source_ft, _ = model_fn(source_images, scope='source')
+        target_ft, _ = model_fn(target_images, scope='target')
+        features = tf.concat([tf.stop_gradient(source_ft), target_ft], 0)
+        domain = tf.concat([tf.zeros([tf.shape(source_ft)[0]], tf.int32),
+                            tf.ones([tf.shape(target_ft)[0]], tf.int32)], 0)
+        logits = adversarial_discriminator(features, adversary_layers, leaky=adversary_leaky)
+        mapping_loss = softmax_xent(1 - domain, logits)
+        adversary_loss = softmax_xent(domain, logits)
+        target_list, adversary_list = list(target_vars.values()), list(adversary_vars.values())
+        mapping_grads = tf.gradients(mapping_loss, target_list)
+        adversary_grads = tf.gradients(adversary_loss, adversary_list)
+        rate = scheduled_lr(lr, stepsize, step_index)
+        # Two optimizer instances: the original shared one Adam, whose bias-correction powers
+        # were then advanced twice per step by two racing updates.
+        with tf.control_dependencies(mapping_grads + adversary_grads):
+            update = tf.group(
+                make_optimizer(solver, rate, beta1).apply_gradients(
+                    zip(mapping_grads, target_list)),
+                make_optimizer(solver, rate, beta1).apply_gradients(
+                    zip(adversary_grads, adversary_list)))
+        return {'mapping_loss': mapping_loss, 'adversary_loss': adversary_loss}, update
+
+    outputs, num_steps = step_loop(step, ['mapping_loss', 'adversary_loss'], steps_per_run,
+                                   global_step)
+    graph = TrainGraph(outputs, num_steps, global_step, [source_batches, target_batches],
+                       target_vars)
+    graph.source_vars = source_vars
+    return graph
+
+
+class EvalGraph(object):
+    """Predictions and labels of ``split``'s images, batch by batch, in order."""
+
+    def __init__(self, split, model_fn, batch_size, scope=None):
+        scope = scope or model_fn.__name__
+        self.split = split
+        self.batches = evaluation_batches(split, batch_size, lambda x: preprocessing(x, model_fn))
+        images, self.labels = self.batches.get_next()
+        logits, _ = model_fn(images, scope=scope, is_training=False)
+        self.predictions = tf.argmax(logits, -1)
+        self.model_vars = collect_vars(scope)
+
+    def confusion_matrix(self, sess, progress=None):
+        """num_classes x num_classes counts: row = true class, column = predicted class."""
+        import numpy as np
+        n = self.split.num_classes
+        matrix = np.zeros((n, n), np.int64)
+        self.batches.initialize(sess)
+        while True:
+            try:
+                predictions, labels = sess.run([self.predictions, self.labels])
+            except tf.errors.OutOfRangeError:
+                return matrix
+            matrix += np.bincount(labels * n + np.clip(predictions, 0, n - 1),
+                                  minlength=n * n).reshape(n, n)
+            if progress is not None:
+                progress.update(len(labels))

@@ -1,0 +1,42 @@
+"""Layers built from tf.get_variable and tf.nn: variables ``<scope>/weights``, ``<scope>/biases``.
+
+Weights use Glorot (Xavier) uniform initialisation and biases start at zero, as slim did in the
+original implementation, so checkpoints carry the same keys and shapes.
+"""
+from adda.compat import tf
+
+
+def _parameters(scope, weight_shape, units):
+    with tf.variable_scope(scope):
+        weights = tf.get_variable('weights', weight_shape,
+                                  initializer=tf.glorot_uniform_initializer())
+        biases = tf.get_variable('biases', [units], initializer=tf.zeros_initializer())
+    return weights, biases
+
+
+def conv2d(x, filters, size, scope, activation=tf.nn.relu):
+    """``size`` x ``size`` convolution, stride 1, VALID padding."""
+    weights, biases = _parameters(scope, [size, size, int(x.shape[-1]), filters], filters)
+    x = tf.nn.bias_add(tf.nn.conv2d(x, weights, [1, 1, 1, 1], 'VALID'), biases)
+    return activation(x) if activation else x
+
+
+def dense(x, units, scope, activation=tf.nn.relu):
+    weights, biases = _parameters(scope, [int(x.shape[-1]), units], units)
+    x = tf.nn.bias_add(tf.matmul(x, weights), biases)
+    return activation(x) if activation else x
+
+
+def max_pool(x, size=2, stride=2):
+    return tf.nn.max_pool(x, [1, size, size, 1], [1, stride, stride, 1], 'VALID')
+
+
+def flatten(x):
+    """NHWC -> (N, H*W*C), row-major like tf.contrib.layers.flatten."""
+    return tf.reshape(x, [-1, int(x.shape[1]) * int(x.shape[2]) * int(x.shape[3])])
+
+
+def weight_decay(variables, scale):
+    """``scale`` * sum of l2_loss (half squared norm) over the ``weights`` variables."""
+    weights = [v for v in variables if v.op.name.endswith('/weights')]
+    return scale * tf.add_n([tf.nn.l2_loss(w) for w in weights])

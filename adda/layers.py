@@ -6,25 +6,26 @@ original implementation, so checkpoints carry the same keys and shapes.
 from adda.compat import tf
 
 
-def _parameters(scope, weight_shape, units):
-    with tf.variable_scope(scope):
-        weights = tf.get_variable('weights', weight_shape,
-                                  initializer=tf.glorot_uniform_initializer())
-        biases = tf.get_variable('biases', [units], initializer=tf.zeros_initializer())
+def _parameters(weight_shape, units):
+    weights = tf.get_variable('weights', weight_shape,
+                              initializer=tf.glorot_uniform_initializer())
+    biases = tf.get_variable('biases', [units], initializer=tf.zeros_initializer())
     return weights, biases
 
 
 def conv2d(x, filters, size, scope, activation=tf.nn.relu):
     """``size`` x ``size`` convolution, stride 1, VALID padding."""
-    weights, biases = _parameters(scope, [size, size, int(x.shape[-1]), filters], filters)
-    x = tf.nn.bias_add(tf.nn.conv2d(x, weights, [1, 1, 1, 1], 'VALID'), biases)
-    return activation(x) if activation else x
+    with tf.variable_scope(scope):
+        weights, biases = _parameters([size, size, int(x.shape[-1]), filters], filters)
+        x = tf.nn.bias_add(tf.nn.conv2d(x, weights, [1, 1, 1, 1], 'VALID'), biases)
+        return activation(x) if activation else x
 
 
 def dense(x, units, scope, activation=tf.nn.relu):
-    weights, biases = _parameters(scope, [int(x.shape[-1]), units], units)
-    x = tf.nn.bias_add(tf.matmul(x, weights), biases)
-    return activation(x) if activation else x
+    with tf.variable_scope(scope):
+        weights, biases = _parameters([int(x.shape[-1]), units], units)
+        x = tf.nn.bias_add(tf.matmul(x, weights), biases)
+        return activation(x) if activation else x
 
 
 def max_pool(x, size=2, stride=2):

@@ -51,12 +51,12 @@ def collect_vars(scope, start=None, end=None, prepend_scope=None):
     scope in front of the keys.
     """
     from adda.compat import tf
-    result = OrderedDict()
-    for var in tf.global_variables():
-        if var.op.name.startswith(scope + '/'):
-            name = remove_first_scope(var.op.name)
-            result[name if prepend_scope is None else prepend_scope + '/' + name] = var
-    return slice_vars(result, start, end, scope)
+    found = OrderedDict((remove_first_scope(v.op.name), v) for v in tf.global_variables()
+                        if v.op.name.startswith(scope + '/'))
+    found = slice_vars(found, start, end, scope)
+    if prepend_scope is None:
+        return found
+    return OrderedDict((prepend_scope + '/' + name, v) for name, v in found.items())
 
 
 def slice_vars(var_dict, start=None, end=None, scope=''):

@@ -11,6 +11,7 @@ import numpy as np
 from adda.data.dataset import register_dataset
 from adda.data.mnist import MNIST
 from adda.data.usps import USPS
+from adda.errors import DatasetError
 
 SEED = 0
 
@@ -29,6 +30,9 @@ def subset_of(base, size):
             full = base.load(self, split)
             if split != 'train':
                 return full
+            if len(full) < size:
+                raise DatasetError('{}: {} train has only {} images, fewer than {}'.format(
+                    self.name, base.folder, len(full), size))
             return full.subset(subset_indices(len(full), size), '{} {}'.format(self.name, split))
     Subset.__name__ = '{}{}'.format(base.__name__, size)
     return Subset

@@ -1,0 +1,98 @@
+"""Training graphs: several steps per session call match one step per call."""
+import numpy as np
+import pytest
+
+from adda.compat import tf
+from adda.data import get_split
+from adda.graphs import build_adda_training, build_source_training, lr_at, scheduled_lr
+from adda.models import get_model_fn
+from adda.training import format_losses
+
+lenet = get_model_fn('lenet')
+
+
+def run_steps(build, calls):
+    """Losses of every step and the final snapshot variables, running ``calls`` steps/call."""
+    with tf.Graph().as_default():
+        tf.set_random_seed(5)
+        graph = build()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for batches in graph.inputs:
+                batches.initialize(sess)
+            losses = []
+            for n in calls:
+                out = sess.run(graph.outputs, {graph.num_steps: n})
+                losses.append(np.stack([out[k] for k in graph.outputs], 1))
+            assert sess.run(graph.global_step) == sum(calls)
+            return np.concatenate(losses), sess.run(graph.snapshot_vars)
+
+
+def assert_same_run(a, b):
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-4, atol=1e-5)
+    for key in a[1]:
+        np.testing.assert_allclose(a[1][key], b[1][key], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('solver', ['adam', 'sgd'])
+def test_source_steps_per_run_matches_single_steps(data_root, solver):
+    split = get_split('mnist', 'train')
+
+    def build():
+        return build_source_training(split, lenet, 16, 1e-3, solver, seed=1, stepsize=4)
+    single = run_steps(build, [1] * 8)
+    looped = run_steps(build, [4, 3, 1])
+    assert single[0].shape == (8, 1)
+    assert_same_run(single, looped)
+    assert single[0][-1, 0] < single[0][0, 0] or solver == 'sgd'
+
+
+def test_adda_steps_per_run_matches_single_steps(data_root):
+    source, target = get_split('mnist', 'train'), get_split('usps', 'train')
+
+    def build():
+        return build_adda_training(source, target, lenet, 16, 2e-4, 'adam', seed=1,
+                                   adversary_layers=(20, 20))
+    single = run_steps(build, [1] * 6)
+    looped = run_steps(build, [6])
+    assert single[0].shape == (6, 2)
+    assert_same_run(single, looped)
+
+
+def test_adaptation_trains_only_target_and_discriminator(data_root):
+    source, target = get_split('mnist', 'train'), get_split('usps', 'train')
+    with tf.Graph().as_default():
+        graph = build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
+                                    adversary_layers=(8,))
+        watched = {v.op.name: v for v in tf.global_variables()
+                   if v.op.name.split('/')[0] in ('source', 'target', 'adversary')
+                   and v.op.name.endswith(('weights', 'biases'))}
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for batches in graph.inputs:
+                batches.initialize(sess)
+            before = sess.run(watched)
+            sess.run(graph.outputs, {graph.num_steps: 3})
+            after = sess.run(watched)
+    changed = {name.split('/')[0] for name in watched
+               if not np.array_equal(before[name], after[name])}
+    assert changed == {'target', 'adversary'}
+    assert list(graph.snapshot_vars)[0] == 'conv1/weights'
+    assert all(v.op.name.startswith('target/') for v in graph.snapshot_vars.values())
+
+
+def test_learning_rate_schedule_in_graph_and_python(tf_graph):
+    steps = [0, 9, 10, 25]
+    with tf.Session() as sess:
+        in_graph = sess.run([scheduled_lr(1e-3, 10, tf.constant(s, tf.int64)) for s in steps])
+    np.testing.assert_allclose(in_graph, [lr_at(1e-3, 10, s) for s in steps], rtol=1e-6)
+    assert [lr_at(1.0, 10, s) for s in steps] == [1.0, 1.0, 0.1, 0.1 ** 2]
+    assert lr_at(1e-3, None, 10 ** 6) == 1e-3
+
+
+def test_log_line_format_matches_the_original():
+    assert format_losses(10, [''], [0.5], [0.25]) == (
+        'Iteration 10:            0.5000     (avg:     0.2500)')
+    assert format_losses(0, ['Mapping', 'Adversary'], [1, 2], [3, 4]) == (
+        'Iteration 0:         Mapping:     1.0000     (avg:     3.0000)'
+        '    Adversary:     2.0000     (avg:     4.0000)')

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Single-card run of the three digit tasks (MNIST->USPS, USPS->MNIST, SVHN->MNIST), ModelZoo
+# style: on the Ascend NPU with mixed precision by default. Installs nothing.
+#
+# Usage: bash npu_train.sh [code_dir] [work_dir] [data_path] [output_path]
+#   code_dir     this repository                      (default: the folder of this script)
+#   work_dir     snapshots and results while running  (default: code_dir)
+#   data_path    dataset root: data_path/{mnist,usps,svhn}/ (default: $ADDA_DATA_DIR, else
+#                work_dir/data)
+#   output_path  logs, snapshots and results end here (default: work_dir/output)
+#
+# Environment (all optional):
+#   ADDA_DEVICE=npu       npu, cpu, gpu or auto (ADDA_DEVICE=cpu runs the same on a CPU)
+#   ADDA_PRECISION        default: mixed on the NPU (allow_mix_precision), the tools' default
+#                         elsewhere; the NPU also takes its precision_mode names
+#   ADDA_TASKS="mnist-usps usps-mnist svhn-mnist"   which tasks, in order
+#   SOURCE_ITERATIONS / ADAPT_ITERATIONS  shorter runs (default: the task scripts' 10000)
+#   SEED=0  PYTHON=python3  TRAIN_ARGS (extra training options, e.g. "--steps_per_run 10")
+# SVHN->MNIST is skipped, with a message, when data_path/svhn/ lacks the .mat files. A task
+# that fails does not stop the others; the exit status is 1 when any failed. Training resumes
+# from what work_dir/snapshot/ holds (a finished task is not trained again): remove the task's
+# folders there to start it over.
+set -uo pipefail
+
+say() { printf '[CANN-Modelzoo] %s\n' "$*"; }
+die() { say "ERROR: $*" >&2; exit 1; }
+absolute() { mkdir -p "$1" && (cd "$1" && pwd); }
+same_dir() { [ "$(cd "$1" && pwd -P)" = "$(cd "$2" && pwd -P)" ]; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+code_dir=$(cd "${1:-$here}" 2>/dev/null && pwd) || die "code_dir ${1:-} is not a folder"
+[ -f "$code_dir/scripts/common.sh" ] || die "code_dir $code_dir has no scripts/common.sh"
+work_dir=$(absolute "${2:-$code_dir}") || die "cannot create work_dir ${2:-}"
+data_path=${3:-${ADDA_DATA_DIR:-$work_dir/data}}
+[ -d "$data_path" ] || die "data_path $data_path is not a folder"
+data_path=$(cd "$data_path" && pwd)
+output_path=$(absolute "${4:-$work_dir/output}") || die "cannot create output_path ${4:-}"
+
+device=${ADDA_DEVICE:-npu}
+precision=${ADDA_PRECISION:-}
+if [ -z "$precision" ] && [ "$device" = npu ]; then precision=mixed; fi
+tasks=${ADDA_TASKS:-mnist-usps usps-mnist svhn-mnist}
+seed=${SEED:-0}
+python=${PYTHON:-python3}
+
+mkdir -p "$output_path/logs" || die "cannot write to $output_path"
+log=$output_path/npu_train.log
+: > "$log" || die "cannot write $log"
+
+run_all() {
+  say "code_dir:    $code_dir"
+  say "work_dir:    $work_dir"
+  say "data_path:   $data_path"
+  say "output_path: $output_path"
+  say "device: $device, precision: ${precision:-default}, tasks: $tasks, seed: $seed"
+  say "iterations: source ${SOURCE_ITERATIONS:-default}, adaptation ${ADAPT_ITERATIONS:-default}"
+  versions=$("$python" -c 'import platform, tensorflow as tf; print("Python %s, TensorFlow %s" % (platform.python_version(), tf.__version__))' 2>/dev/null) \
+    || { say "ERROR: $python cannot import tensorflow (set PYTHON to the interpreter that has it)"; return 1; }
+  say "$python: $versions"
+
+  export ADDA_DATA_DIR=$data_path PYTHON=$python DEVICE=$device PRECISION=$precision SEED=$seed
+  export SNAPSHOT_DIR=$work_dir/snapshot RESULTS_DIR=$work_dir/results
+  unset PREFIX
+
+  failed=() done_tasks=() skipped=()
+  start=$SECONDS
+  for task in $tasks; do
+    script=$code_dir/scripts/$task.sh
+    if [ ! -f "$script" ]; then
+      say "ERROR: unknown task $task (no $script)"
+      failed+=("$task")
+      continue
+    fi
+    if [ "$task" = svhn-mnist ] && { [ ! -f "$data_path/svhn/train_32x32.mat" ] ||
+                                     [ ! -f "$data_path/svhn/test_32x32.mat" ]; }; then
+      say "Skipping svhn-mnist: SVHN is not in $data_path/svhn/ (needs train_32x32.mat and test_32x32.mat)"
+      skipped+=("$task")
+      continue
+    fi
+    prefix=$task-seed$seed
+    say "Start $task ($prefix), log $output_path/logs/$task.log"
+    task_start=$SECONDS
+    bash "$script" "$prefix" 2>&1 | tee "$output_path/logs/$task.log"
+    status=${PIPESTATUS[0]}
+    if [ "$status" -eq 0 ]; then
+      say "Finished $task in $((SECONDS - task_start)) s"
+      done_tasks+=("$task")
+    else
+      say "ERROR: $task failed (exit status $status) after $((SECONDS - task_start)) s"
+      failed+=("$task")
+    fi
+    # Copy what the task wrote, finished or not.
+    if ! same_dir "$work_dir" "$output_path"; then
+      mkdir -p "$output_path/snapshot" "$output_path/results"
+      for folder in "${prefix}_source" "${prefix}_adda"; do
+        if [ -d "$SNAPSHOT_DIR/$folder" ]; then
+          rm -rf "$output_path/snapshot/$folder"
+          cp -R "$SNAPSHOT_DIR/$folder" "$output_path/snapshot/" \
+            || { say "ERROR: cannot copy $SNAPSHOT_DIR/$folder"; failed+=("copy:$folder"); }
+        fi
+      done
+      if [ -d "$RESULTS_DIR/$prefix" ]; then
+        rm -rf "$output_path/results/$prefix"
+        cp -R "$RESULTS_DIR/$prefix" "$output_path/results/" \
+          || { say "ERROR: cannot copy $RESULTS_DIR/$prefix"; failed+=("copy:$prefix"); }
+      fi
+    fi
+  done
+
+  # One line per finished task: target accuracy, train (the paper's protocol) / test.
+  summary=$output_path/summary.txt
+  accuracy_of() { awk '/^accuracy:/ {printf "%.4f", $2}' "$1" 2>/dev/null; }
+  {
+    printf '%-12s %-12s %-12s %-12s %-12s\n' task source_train source_test adda_train adda_test
+    for task in ${done_tasks[@]+"${done_tasks[@]}"}; do
+      results=$RESULTS_DIR/$task-seed$seed
+      printf '%-12s %-12s %-12s %-12s %-12s\n' "$task" \
+        "$(accuracy_of "$results/source_only_train.yaml")" "$(accuracy_of "$results/source_only_test.yaml")" \
+        "$(accuracy_of "$results/adda_train.yaml")" "$(accuracy_of "$results/adda_test.yaml")"
+    done
+  } > "$summary"
+  say "Accuracy on the target (written to $summary):"
+  sed 's/^/[CANN-Modelzoo]   /' "$summary"
+  say "Total time $((SECONDS - start)) s; done: ${done_tasks[*]:-none}; skipped: ${skipped[*]:-none}; failed: ${failed[*]:-none}"
+  if [ "${#failed[@]}" -gt 0 ]; then
+    say "ERROR: npu_train.sh failed"
+    return 1
+  fi
+  say "npu_train.sh finished"
+}
+
+# Everything also goes to output_path/npu_train.log.
+run_all 2>&1 | tee -a "$log"
+exit "${PIPESTATUS[0]}"

@@ -1,0 +1,213 @@
+"""Stand-ins for what only exists on Ascend / ModelArts, for the tests of the Ascend route.
+
+- ``npu_bridge``: a package whose ``npu_init`` imports like the real one. When
+  ``FAKE_NPU_RECORD`` names a folder, every tf.Session created afterwards writes its
+  ConfigProto there (``session-<pid>-<n>.pb``), so a test can check what a tool asked the NPU
+  for. The NpuOptimizer itself does not exist here: TensorFlow skips the unknown rewrite and
+  runs the graph on the CPU.
+- ``moxing``: ``mox.file.copy_parallel(src, dst)`` appends ``[src, dst]`` as a JSON line to
+  ``FAKE_MOX_LOG`` and copies, reading ``obs://bucket/path`` as ``$FAKE_OBS_ROOT/bucket/path``.
+- a fake Python for npu_train.sh: answers its TensorFlow check, records each tool call and
+  writes what the tool would (an empty snapshot, an evaluation record).
+"""
+import glob
+import json
+import os
+import stat
+import sys
+
+import numpy as np
+
+NPU_INIT = '''\
+"""Stand-in for Ascend's npu_bridge.npu_init (tests only)."""
+import itertools
+import os
+
+_record = os.environ.get('FAKE_NPU_RECORD')
+if _record:
+    import tensorflow.compat.v1 as _tf
+
+    _Session = _tf.Session
+    _count = itertools.count()
+
+    class _RecordingSession(_Session):
+        def __init__(self, target='', graph=None, config=None):
+            if config is not None:
+                name = 'session-{}-{}.pb'.format(os.getpid(), next(_count))
+                with open(os.path.join(_record, name), 'wb') as f:
+                    f.write(config.SerializeToString())
+            _Session.__init__(self, target, graph, config)
+
+    _tf.Session = _RecordingSession
+'''
+
+MOXING_FILE = '''\
+"""Stand-in for moxing.file (tests only)."""
+import json
+import os
+import shutil
+
+
+def _local(url):
+    if url.startswith('obs://'):
+        return os.path.join(os.environ['FAKE_OBS_ROOT'], url[len('obs://'):])
+    return url
+
+
+def _copy_tree(src, dst):
+    if not os.path.isdir(dst):
+        os.makedirs(dst)
+    for name in os.listdir(src):
+        s, d = os.path.join(src, name), os.path.join(dst, name)
+        if os.path.isdir(s):
+            _copy_tree(s, d)
+        else:
+            shutil.copy2(s, d)
+
+
+def copy_parallel(src_url, dst_url):
+    with open(os.environ['FAKE_MOX_LOG'], 'a') as f:
+        f.write(json.dumps([src_url, dst_url]) + '\\n')
+    _copy_tree(_local(src_url), _local(dst_url))
+'''
+
+FAKE_PYTHON = '''\
+#!{python}
+"""Stands in for the tools' interpreter in npu_train.sh tests: records, fakes, no TensorFlow."""
+import json
+import os
+import sys
+
+argv = sys.argv[1:]
+if argv[:1] == ['-c']:
+    print('Python 3.7.5, TensorFlow 1.15.0 (fake)')
+    sys.exit(0)
+with open(os.environ['FAKE_PYTHON_LOG'], 'a') as f:
+    f.write(json.dumps(argv) + '\\n')
+tool = os.path.basename(argv[0])
+if os.environ.get('FAKE_PYTHON_FAIL') == tool:
+    print('Error: {{}} failed (fake)'.format(tool), file=sys.stderr)
+    sys.exit(1)
+
+
+def option(name):
+    return argv[argv.index(name) + 1] if name in argv else None
+
+
+if tool in ('train.py', 'train_adda.py'):
+    folder = os.path.join(option('--snapshot_dir'), argv[4])
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    open(os.path.join(folder, argv[4] + '-2.index'), 'w').close()
+else:
+    folder = os.path.dirname(option('--output'))
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    with open(option('--output'), 'w') as f:
+        f.write('dataset: {{}}\\naccuracy: 0.5\\n'.format(argv[1]))
+'''
+
+
+def write_file(path, text, executable=False):
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    with open(path, 'w') as f:
+        f.write(text)
+    if executable:
+        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def write_npu_bridge(folder):
+    """A stand-in npu_bridge package in ``folder`` (put ``folder`` on PYTHONPATH)."""
+    write_file(os.path.join(folder, 'npu_bridge', '__init__.py'), '')
+    write_file(os.path.join(folder, 'npu_bridge', 'npu_init.py'), NPU_INIT)
+    return folder
+
+
+def write_moxing(folder):
+    """A stand-in moxing package in ``folder`` (put ``folder`` on PYTHONPATH)."""
+    write_file(os.path.join(folder, 'moxing', '__init__.py'), 'from moxing import file\n')
+    write_file(os.path.join(folder, 'moxing', 'file.py'), MOXING_FILE)
+    return folder
+
+
+def write_fake_python(path):
+    return write_file(path, FAKE_PYTHON.format(python=sys.executable), executable=True)
+
+
+def with_pythonpath(env, *folders):
+    """``env`` with ``folders`` in front of its PYTHONPATH."""
+    env = dict(env)
+    parts = list(folders) + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else [])
+    env['PYTHONPATH'] = os.pathsep.join(str(p) for p in parts)
+    return env
+
+
+def recorded_configs(folder):
+    """The ConfigProtos the stand-in npu_bridge recorded in ``folder``, oldest first."""
+    from adda.compat import tf
+    configs = []
+    for path in sorted(glob.glob(os.path.join(str(folder), 'session-*.pb')),
+                       key=os.path.getmtime):
+        with open(path, 'rb') as f:
+            configs.append(tf.ConfigProto.FromString(f.read()))
+    return configs
+
+
+def npu_optimizer(config):
+    """The NpuOptimizer entry of ``config``'s custom optimizers (AssertionError if none)."""
+    found = [c for c in config.graph_options.rewrite_options.custom_optimizers
+             if c.name == 'NpuOptimizer']
+    assert len(found) == 1, config
+    return found[0]
+
+
+def read_json_lines(path):
+    with open(str(path)) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+# --- frozen graphs (tools/export_graph.py) ---
+
+def load_frozen(path):
+    from adda.compat import tf
+    graph_def = tf.GraphDef()
+    with open(str(path), 'rb') as f:
+        graph_def.ParseFromString(f.read())
+    return graph_def
+
+
+def snapshot_predictions(dataset, weights):
+    """(predictions of the snapshot through the evaluation graph, preprocessed images)."""
+    from adda.checkpoints import resolve_weights, restore
+    from adda.compat import tf
+    from adda.data import get_split
+    from adda.graphs import EvalGraph
+    from adda.models import get_model_fn, preprocessing
+    data = get_split(dataset, 'test')
+    model_fn = get_model_fn('lenet')
+    with tf.Graph().as_default():
+        graph = EvalGraph(data, model_fn, 1000, scope='lenet')
+        images = preprocessing(tf.constant(data.images), model_fn)
+        with tf.Session() as sess:
+            restore(sess, graph.model_vars, resolve_weights(str(weights)))
+            graph.batches.initialize(sess)
+            predictions = np.concatenate([sess.run(graph.predictions)
+                                          for _ in range(-(-len(data) // 1000))])
+            return predictions, sess.run(images)
+
+
+def frozen_predictions(graph_def, images, batch_size):
+    from adda.compat import tf
+    with tf.Graph().as_default() as graph:
+        tf.import_graph_def(graph_def, name='')
+        inputs = graph.get_tensor_by_name('input_image:0')
+        output = graph.get_tensor_by_name('output:0')
+        assert inputs.dtype == tf.float32
+        assert inputs.shape.as_list() == [batch_size, 28, 28, 1]
+        assert output.shape.as_list() == [batch_size]
+        with tf.Session() as sess:
+            return np.concatenate([sess.run(output, {inputs: images[i:i + batch_size]})
+                                   for i in range(0, len(images), batch_size)])

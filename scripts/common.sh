@@ -42,6 +42,8 @@ run_task() {
   RESULTS=$RESULTS_DIR/$PREFIX
   local source_out=${PREFIX}_source adapt_out=${PREFIX}_adda
   mkdir -p "$RESULTS"
+  printf 'task: %s\nseed: %s\nsource: %s\ntarget: %s\nsnapshots: [%s, %s]\n' "$TASK" "$SEED" \
+    "$SOURCE" "$TARGET" "$SNAPSHOT_DIR/$source_out" "$SNAPSHOT_DIR/$adapt_out" > "$RESULTS/run.yaml"
 
   say "Training the source model on $SOURCE train ($source_out, seed $SEED)"
   "$PYTHON" tools/train.py "$SOURCE" train lenet "$source_out" "${SOURCE_ARGS[@]}" \

@@ -92,10 +92,10 @@ def empty_root(tmp_path, monkeypatch):
 
 def run_tool(tool, *args, **kwargs):
     """Run tools/<tool>.py in a subprocess; returns the CompletedProcess (text output)."""
-    env = dict(os.environ, PYTHONUNBUFFERED='1', **kwargs.pop('env', {}))
+    env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHONIOENCODING='utf-8', **kwargs.pop('env', {}))
     command = [sys.executable, os.path.join(ROOT, 'tools', tool + '.py')] + [str(a) for a in args]
     return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, env=env, cwd=kwargs.pop('cwd', ROOT),
+                          encoding='utf-8', env=env, cwd=kwargs.pop('cwd', ROOT),
                           timeout=kwargs.pop('timeout', 600))
 
 

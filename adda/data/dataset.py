@@ -68,11 +68,13 @@ class ImageSplit(object):
 class DatasetGroup(object):
     """A named dataset with ``train`` and ``test`` splits read from ``<root>/<folder>/``.
 
-    Subclasses set ``folder`` and implement ``load(split) -> ImageSplit``.
+    Subclasses set ``folder``, ``files`` (split -> file names) and implement
+    ``load(split) -> ImageSplit``.
     """
 
     name = None
     folder = None
+    files = {}
     num_classes = 10
 
     def __init__(self, root=None):
@@ -104,6 +106,11 @@ class DatasetGroup(object):
 
     def load(self, split):
         raise NotImplementedError
+
+    def missing_files(self):
+        """Paths of this dataset's files that are not on disk (they would be downloaded)."""
+        return [os.path.join(self.path, name) for split in SPLITS for name in self.files[split]
+                if not os.path.isfile(os.path.join(self.path, name))]
 
 
 def check_labels(labels, num_classes, path):

@@ -35,12 +35,12 @@ class SVHN(DatasetGroup):
 
     folder = 'svhn'
     url = 'http://ufldl.stanford.edu/housenumbers/'
-    files = {'train': 'train_32x32.mat', 'test': 'test_32x32.mat'}
+    files = {'train': ('train_32x32.mat',), 'test': ('test_32x32.mat',)}
     md5 = {'train_32x32.mat': 'e26dedcc434d2e4c54c9b2d4a06d8373',
            'test_32x32.mat': 'eb5a983be6a315427106f1b164d9cef3'}
 
     def load(self, split):
-        name = self.files[split]
+        (name,) = self.files[split]
         path = fetch(os.path.join(self.path, name), [self.url + name], md5=self.md5[name])
         images, labels = read_svhn_mat(path)
         check_labels(labels, self.num_classes, path)

@@ -40,12 +40,12 @@ class USPS(DatasetGroup):
 
     folder = 'usps'
     url = 'https://hastie.su.domains/ElemStatLearn/datasets/'
-    files = {'train': 'zip.train.gz', 'test': 'zip.test.gz'}
+    files = {'train': ('zip.train.gz',), 'test': ('zip.test.gz',)}
     sha256 = {'zip.train.gz': '66ebf231ab51f2cf6ac1a892d0f98ccffee1079d7a5db638c1f11f366046ca16',
               'zip.test.gz': '8dacc3c6e136af6c3488de9e5113a7daf140c8c2f1f0b61c54ee02f03f1a962f'}
 
     def load(self, split):
-        name = self.files[split]
+        (name,) = self.files[split]
         path = fetch(os.path.join(self.path, name), [self.url + name], sha256=self.sha256[name])
         try:
             text = read_file(path).decode('ascii')

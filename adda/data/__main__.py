@@ -1,0 +1,41 @@
+"""``python -m adda.data check NAME...``: list dataset files missing from the data root.
+
+Exits 1 when a file is missing, so scripts can skip tasks whose data is absent.
+"""
+import sys
+
+import click
+
+from adda.data import data_root, dataset_names, get_dataset
+from adda.errors import AddaError
+
+
+@click.group()
+def main():
+    """Dataset utilities."""
+
+
+@main.command()
+@click.argument('names', nargs=-1, required=True)
+def check(names):
+    """Exit 0 when every file of the datasets NAMES is under the data root, else list them."""
+    try:
+        missing = [path for name in names for path in get_dataset(name).missing_files()]
+    except AddaError as e:
+        click.echo('Error: {}'.format(e), err=True)
+        sys.exit(2)
+    for path in missing:
+        click.echo('missing: {}'.format(path))
+    sys.exit(1 if missing else 0)
+
+
+@main.command('list')
+def list_datasets():
+    """Each dataset's name and folder under the data root."""
+    for name in dataset_names():
+        click.echo('{:10} {}'.format(name, get_dataset(name).path))
+    click.echo('(data root: {})'.format(data_root()))
+
+
+if __name__ == '__main__':
+    main()

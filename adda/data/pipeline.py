@@ -10,11 +10,22 @@ from adda.compat import tf
 _EPOCHS = 1 << 40  # "forever", and the stride that keeps streams' epoch seeds apart
 
 
+def _without_autotune(dataset):
+    """Fixed parallelism instead of tf.data's autotuner, whose model thread can keep a
+    finishing session waiting up to a minute in the iterator's destructor."""
+    options = tf.data.Options()
+    if hasattr(options, 'autotune'):  # TF >= 2.x
+        options.autotune.enabled = False
+    else:  # TF 1.15
+        options.experimental_optimization.autotune = False
+    return dataset.with_options(options)
+
+
 class Batches(object):
     """An initialisable iterator of (images, labels) batches and the feed that starts it."""
 
     def __init__(self, dataset, feed):
-        self.iterator = tf.data.make_initializable_iterator(dataset)
+        self.iterator = tf.data.make_initializable_iterator(_without_autotune(dataset))
         self._feed = feed
 
     def initialize(self, sess):

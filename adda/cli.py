@@ -86,8 +86,10 @@ def training_options(fn):
                           'logged).'),
         click.option('--resume', is_flag=True,
                      help='Continue from the latest snapshot in the output folder.'),
-        click.option('--steps_per_run', default=1, type=POSITIVE, show_default=True,
-                     help='Training steps per session call (a loop inside the graph).'),
+        click.option('--steps_per_run', default=None, type=POSITIVE,
+                     help='Training steps per session call, a loop inside the graph (default: '
+                          '10; 1 on the NPU). Logs, snapshots and NaN checks still see each '
+                          'step.'),
         click.option('--snapshot_dir', default='snapshot', show_default=True,
                      type=click.Path(file_okay=False),
                      help='Snapshots go to SNAPSHOT_DIR/OUTPUT/OUTPUT-<iteration>.'),

@@ -6,9 +6,11 @@ snapshots see each step as if it had been run alone.
 """
 from collections import OrderedDict
 
+import numpy as np
+
 from adda.adversary import adversarial_discriminator
 from adda.compat import tf
-from adda.data.pipeline import evaluation_batches, training_batches
+from adda.data.pipeline import each_batch, evaluation_batches, training_batches
 from adda.layers import weight_decay
 from adda.models import preprocessing
 from adda.util import collect_vars
@@ -30,6 +32,11 @@ class TrainGraph(object):
         self.global_step = global_step
         self.inputs = inputs
         self.snapshot_vars = snapshot_vars
+
+    def start(self, sess):
+        """Start the input pipelines; call once the variables hold their starting values."""
+        for batches in self.inputs:
+            batches.initialize(sess)
 
 
 def make_optimizer(solver, lr, adam_beta1=0.9):
@@ -64,6 +71,17 @@ def create_model_variables(model_fn, scope):
     return collect_vars(scope)
 
 
+def sharded_logits(model_fn, images, scope, shards):
+    """``model_fn``'s logits for ``images``, computed on ``shards`` equal slices of the batch.
+
+    The slices are independent ops, so the CPU's cores each take one instead of sharing many
+    small ops; the values (and the loss over the whole batch) are unchanged.
+    """
+    if shards <= 1 or int(images.shape[0]) % shards:
+        return model_fn(images, scope=scope)[0]
+    return tf.concat([model_fn(part, scope=scope)[0] for part in tf.split(images, shards)], 0)
+
+
 def step_loop(step_fn, names, steps_per_run, global_step):
     """Run ``step_fn(step) -> (outputs, update_op)`` ``num_steps`` times in the graph.
 
@@ -91,7 +109,8 @@ def step_loop(step_fn, names, steps_per_run, global_step):
 
 
 def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsize=None,
-                          ignore_label=None, start_step=0, steps_per_run=1, scope=None):
+                          ignore_label=None, start_step=0, steps_per_run=1, scope=None,
+                          shards=1):
     """Supervised training of ``model_fn`` on ``split``: cross-entropy plus L2 weight decay."""
     scope = scope or model_fn.__name__
     batches = training_batches(split, batch_size, seed, lambda x: preprocessing(x, model_fn),
@@ -101,7 +120,7 @@ def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsiz
 
     def step(step_index):
         images, labels = batches.get_next()
-        logits, _ = model_fn(images, scope=scope)
+        logits = sharded_logits(model_fn, images, scope, shards)
         if ignore_label is not None:
             keep = tf.not_equal(labels, ignore_label)
             labels, logits = tf.boolean_mask(labels, keep), tf.boolean_mask(logits, keep)
@@ -114,9 +133,31 @@ def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsiz
     return TrainGraph(outputs, num_steps, global_step, [batches], model_vars)
 
 
+class _Features(object):
+    """Stand-in split of per-image network outputs, to be filled once the weights are loaded."""
+
+    def __init__(self, split, width):
+        self.images = np.zeros((len(split), width), np.float32)
+        self.labels = split.labels
+
+    def __len__(self):
+        return len(self.labels)
+
+
+class AddaGraph(TrainGraph):
+    """The adaptation graph. The source network is frozen, so its outputs for the source
+    images are computed once, in order, when training starts (and again on resume), instead of
+    in every step: the same values for about a fifth less work per step."""
+
+    def start(self, sess):
+        logits = [out for out in each_batch(sess, self.source_eval, self.source_logits)]
+        self.inputs[0].initialize(sess, (np.concatenate(logits), self.source_labels))
+        self.inputs[1].initialize(sess)
+
+
 def build_adda_training(source_split, target_split, model_fn, batch_size, lr, solver, seed,
                         adversary_layers=(500, 500), adversary_leaky=True, stepsize=None,
-                        start_step=0, steps_per_run=1):
+                        start_step=0, steps_per_run=1, shards=1):
     """Adversarial adaptation: a frozen source net, a target net and a discriminator.
 
     The discriminator sees the logits of both nets (source label 0, target 1). The mapping
@@ -126,12 +167,15 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     """
     def preprocess(x):
         return preprocessing(x, model_fn)
-    source_batches = training_batches(source_split, batch_size, seed, preprocess,
-                                      start_step=start_step, stream=SOURCE_STREAM)
+    source_eval = evaluation_batches(source_split, 1000, preprocess)
+    source_logits = model_fn(source_eval.get_next()[0], scope='source', is_training=False)[0]
+    source_batches = training_batches(_Features(source_split, int(source_logits.shape[-1])),
+                                      batch_size, seed, start_step=start_step,
+                                      stream=SOURCE_STREAM)
     target_batches = training_batches(target_split, batch_size, seed, preprocess,
                                       start_step=start_step, stream=TARGET_STREAM)
     global_step = tf.train.get_or_create_global_step()
-    source_vars = create_model_variables(model_fn, 'source')
+    source_vars = collect_vars('source')
     target_vars = create_model_variables(model_fn, 'target')
     adversarial_discriminator(tf.placeholder(tf.float32, [None, 10]), adversary_layers,
                               leaky=adversary_leaky)
@@ -139,11 +183,10 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     beta1 = 0.5
 
     def step(step_index):
-        source_images, _ = source_batches.get_next()
+        source_ft, _ = source_batches.get_next()
         target_images, _ = target_batches.get_next()
-        source_ft, _ = model_fn(source_images, scope='source')
-        target_ft, _ = model_fn(target_images, scope='target')
-        features = tf.concat([tf.stop_gradient(source_ft), target_ft], 0)
+        target_ft = sharded_logits(model_fn, target_images, 'target', shards)
+        features = tf.concat([source_ft, target_ft], 0)
         domain = tf.concat([tf.zeros([tf.shape(source_ft)[0]], tf.int32),
                             tf.ones([tf.shape(target_ft)[0]], tf.int32)], 0)
         logits = adversarial_discriminator(features, adversary_layers, leaky=adversary_leaky)
@@ -165,9 +208,11 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
 
     outputs, num_steps = step_loop(step, ['mapping_loss', 'adversary_loss'], steps_per_run,
                                    global_step)
-    graph = TrainGraph(outputs, num_steps, global_step, [source_batches, target_batches],
-                       target_vars)
+    graph = AddaGraph(outputs, num_steps, global_step, [source_batches, target_batches],
+                      target_vars)
     graph.source_vars = source_vars
+    graph.source_eval, graph.source_logits = source_eval, source_logits
+    graph.source_labels = source_split.labels
     return graph
 
 
@@ -185,16 +230,12 @@ class EvalGraph(object):
 
     def confusion_matrix(self, sess, progress=None):
         """num_classes x num_classes counts: row = true class, column = predicted class."""
-        import numpy as np
         n = self.split.num_classes
         matrix = np.zeros((n, n), np.int64)
-        self.batches.initialize(sess)
-        while True:
-            try:
-                predictions, labels = sess.run([self.predictions, self.labels])
-            except tf.errors.OutOfRangeError:
-                return matrix
+        for predictions, labels in each_batch(sess, self.batches, [self.predictions,
+                                                                   self.labels]):
             matrix += np.bincount(labels * n + np.clip(predictions, 0, n - 1),
                                   minlength=n * n).reshape(n, n)
             if progress is not None:
                 progress.update(len(labels))
+        return matrix

@@ -111,6 +111,17 @@ def session_config(device='auto', precision=None, threads=None):
                      'CPU (fp32, {} threads)'.format(threads))
 
 
+def default_steps_per_run(device):
+    """Training steps per session call: 10 (fewer host round trips), 1 on the NPU, whose own
+    loop offload (iterations_per_loop) is the better tool there."""
+    return 1 if device == 'npu' else 10
+
+
+def default_shards(device):
+    """Batch slices computed as separate ops: one per core on a multi-core CPU."""
+    return min(2, cpu_threads()) if device == 'cpu' else 1
+
+
 def create_session(run_device):
     """A tf.Session for ``run_device``, logging where it runs."""
     if run_device.device == 'gpu':

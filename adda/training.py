@@ -22,7 +22,8 @@ from adda.checkpoints import Snapshots, latest_state
 from adda.compat import tf
 from adda.errors import AddaError
 from adda.graphs import lr_at
-from adda.session import create_session, session_config
+from adda.session import (create_session, default_shards, default_steps_per_run,
+                          session_config)
 from adda.util import add_logfile, write_yaml
 
 CONFIG_FILE = 'config.yaml'
@@ -145,7 +146,8 @@ class Trainer(object):
 def run_training(opts, build_graph, restore_initial, labels):
     """Everything a training tool does once its arguments are parsed.
 
-    ``build_graph(seed, start_step)`` returns a TrainGraph in the default graph;
+    ``build_graph(seed, start_step)`` returns a TrainGraph in the default graph, built with
+    ``opts['steps_per_run']`` and ``opts['shards']`` (filled in here for the device);
     ``restore_initial(sess, graph)`` loads starting weights when not resuming.
     Returns the exit status.
     """
@@ -153,6 +155,8 @@ def run_training(opts, build_graph, restore_initial, labels):
     os.makedirs(output_dir, exist_ok=True)
     add_logfile(os.path.join(output_dir, 'train.log'))
     run_device = session_config(opts['device'], opts['precision'])
+    opts['steps_per_run'] = opts['steps_per_run'] or default_steps_per_run(run_device.device)
+    opts['shards'] = default_shards(run_device.device)
     resume = latest_state(output_dir) if opts['resume'] else None
     seed = opts['seed']
     if opts['resume']:
@@ -172,13 +176,12 @@ def run_training(opts, build_graph, restore_initial, labels):
         _write_config(output_dir, opts, seed, run_device, start_step)
         with create_session(run_device) as sess:
             sess.run(tf.global_variables_initializer())
-            for batches in graph.inputs:
-                batches.initialize(sess)
             if resume:
                 logging.info('Resuming from %s at iteration %d', resume[0], start_step)
                 snapshots.restore_state(sess, resume[0])
             else:
                 restore_initial(sess, graph)
+            graph.start(sess)
             trainer = Trainer(graph, snapshots, opts['output'], output_dir, opts['iterations'],
                               opts['display'], opts['snapshot'], opts['lr'], opts['stepsize'],
                               opts['steps_per_run'], start_step, labels)

@@ -177,3 +177,31 @@ def test_corrupt_and_missing_data_files(data_root, tmp_path):
     line = error_line(result)
     assert 'zip.test.gz is missing from {}'.format(data_root / 'usps') in line
     assert 'https://hastie.su.domains/ElemStatLearn/datasets/zip.test.gz' in line
+
+
+def logged_losses(stdout):
+    """[[iteration, loss, average, ...], ...] from the 'Iteration N: ...' log lines."""
+    import re
+    return [[float(x) for x in re.findall(r'-?\d+\.?\d*', line.split('Iteration', 1)[1])]
+            for line in stdout.splitlines() if 'Iteration' in line]
+
+
+def test_steps_per_run_gives_the_same_losses_and_snapshot(data_root, tmp_path):
+    snap = tmp_path / 'snap'
+    ok(run_tool('train', 'mnist', 'train', 'lenet', 'src', '--iterations', 10,
+                '--snapshot_dir', snap, *TRAIN))
+    runs = {}
+    for k in (1, 7):
+        result = ok(run_tool('train_adda', 'mnist:train', 'usps:train', 'lenet', 'k{}'.format(k),
+                             '--weights', snap / 'src', '--iterations', 20,
+                             '--display', 3, '--steps_per_run', k, '--snapshot_dir', snap,
+                             '--adversary', 16, *TRAIN))
+        runs[k] = (logged_losses(result.stdout),
+                   checkpoint_values(str(snap / 'k{}'.format(k) / 'k{}-20'.format(k))))
+    (losses1, values1), (losses7, values7) = runs[1], runs[7]
+    assert len(losses1) == len(losses7) == 7  # iterations 0, 3, ..., 18
+    assert [row[0] for row in losses7] == [0, 3, 6, 9, 12, 15, 18]
+    np.testing.assert_allclose(np.array(losses1), np.array(losses7), atol=2e-4)
+    for key in LENET_KEYS:
+        np.testing.assert_allclose(values1[key], values7[key], rtol=1e-4, atol=1e-5)
+

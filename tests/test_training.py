@@ -18,8 +18,7 @@ def run_steps(build, calls):
         graph = build()
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            for batches in graph.inputs:
-                batches.initialize(sess)
+            graph.start(sess)
             losses = []
             for n in calls:
                 out = sess.run(graph.outputs, {graph.num_steps: n})
@@ -69,8 +68,7 @@ def test_adaptation_trains_only_target_and_discriminator(data_root):
                    and v.op.name.endswith(('weights', 'biases'))}
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            for batches in graph.inputs:
-                batches.initialize(sess)
+            graph.start(sess)
             before = sess.run(watched)
             sess.run(graph.outputs, {graph.num_steps: 3})
             after = sess.run(watched)

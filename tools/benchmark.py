@@ -26,16 +26,19 @@ def summarize(samples):
 @click.option('--repeats', default=5, type=POSITIVE, show_default=True)
 @click.option('--warmup', default=20, type=click.IntRange(min=0), show_default=True,
               help='Untimed steps first.')
-@click.option('--steps_per_run', default=1, type=POSITIVE, show_default=True,
-              help='Training steps per session call.')
+@click.option('--steps_per_run', default=None, type=POSITIVE,
+              help='Training steps per session call (default: as the training tools).')
+@click.option('--shards', default=None, type=POSITIVE,
+              help='Slices of each batch computed as separate ops (default: as the training '
+                   'tools, 2 on a multi-core CPU).')
 @click.option('--eval_images', default=20000, type=POSITIVE, show_default=True)
 @click.option('--eval_batch_size', default=1000, type=POSITIVE, show_default=True)
 @click.option('--json', 'json_path', type=click.Path(dir_okay=False),
               help='Also write the results to this JSON file.')
 @device_options
 @adda_command
-def main(what, batch_size, steps, repeats, warmup, steps_per_run, eval_images, eval_batch_size,
-         json_path, gpu, device, precision):
+def main(what, batch_size, steps, repeats, warmup, steps_per_run, shards, eval_images,
+         eval_batch_size, json_path, gpu, device, precision):
     """Seconds per 200 steps (the seed README's unit), steps/s and images/s, as
     min / median / max over the repeats, on the device the session config picks."""
     select_gpu(gpu)
@@ -45,9 +48,12 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, eval_images, e
     from adda.data.dataset import ImageSplit
     from adda.graphs import EvalGraph, build_adda_training, build_source_training
     from adda.models import get_model_fn
-    from adda.session import create_session, session_config
+    from adda.session import (create_session, default_shards, default_steps_per_run,
+                              session_config)
 
     run_device = session_config(device, precision)
+    steps_per_run = steps_per_run or default_steps_per_run(run_device.device)
+    shards = shards or default_shards(run_device.device)
     lenet = get_model_fn('lenet')
     rng = np.random.RandomState(0)
 
@@ -60,8 +66,7 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, eval_images, e
             graph = build()
             with create_session(run_device) as sess:
                 sess.run(tf.global_variables_initializer())
-                for batches in graph.inputs:
-                    batches.initialize(sess)
+                graph.start(sess)
 
                 def run(total):
                     done = 0
@@ -98,15 +103,16 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, eval_images, e
     source, target = synthetic(5000), synthetic(5000)
     builders = {
         'source': lambda: time_training(lambda: build_source_training(
-            source, lenet, batch_size, 1e-3, 'adam', seed=0, steps_per_run=steps_per_run)),
+            source, lenet, batch_size, 1e-3, 'adam', seed=0, steps_per_run=steps_per_run,
+            shards=shards)),
         'adapt': lambda: time_training(lambda: build_adda_training(
             source, target, lenet, batch_size, 2e-4, 'adam', seed=0,
-            steps_per_run=steps_per_run)),
+            steps_per_run=steps_per_run, shards=shards)),
         'eval': time_evaluation,
     }
     results = {'device': run_device.device, 'precision': run_device.precision,
                'tensorflow': tf.__version__, 'batch_size': batch_size, 'steps': steps,
-               'repeats': repeats, 'steps_per_run': steps_per_run,
+               'repeats': repeats, 'steps_per_run': steps_per_run, 'shards': shards,
                'eval_batch_size': eval_batch_size}
     for name in what or WHAT:
         logging.info('Timing %s ...', name)
@@ -114,9 +120,9 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, eval_images, e
 
     def triple(stats, fmt):
         return ' / '.join(fmt.format(stats[k]) for k in ('min', 'median', 'max'))
-    click.echo('\n{} ({}), TensorFlow {}, batch {}, {} steps x {} repeats, steps_per_run {}'
-               .format(run_device.description, run_device.precision, tf.__version__, batch_size,
-                       steps, repeats, steps_per_run))
+    click.echo('\n{}, TensorFlow {}, batch {}, {} steps x {} repeats, steps_per_run {}, '
+               'shards {}'.format(run_device.description, tf.__version__, batch_size, steps,
+                                  repeats, steps_per_run, shards))
     click.echo('{:<10} {:>26} {:>26} {:>30}'.format('', 's / 200 steps (min/med/max)',
                                                      'steps/s', 'images/s'))
     for name in ('source', 'adapt'):

@@ -44,7 +44,7 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
         return build_source_training(
             data, model_fn, opts['batch_size'], opts['lr'], opts['solver'], seed,
             stepsize=opts['stepsize'], ignore_label=ignore_label, start_step=start_step,
-            steps_per_run=opts['steps_per_run'], scope=model)
+            steps_per_run=opts['steps_per_run'], scope=model, shards=opts['shards'])
 
     def restore_initial(sess, graph):
         if weights:

@@ -52,7 +52,7 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
             source_data, target_data, model_fn, opts['batch_size'], opts['lr'], opts['solver'],
             seed, adversary_layers=adversary_layers, adversary_leaky=adversary_leaky,
             stepsize=opts['stepsize'], start_step=start_step,
-            steps_per_run=opts['steps_per_run'])
+            steps_per_run=opts['steps_per_run'], shards=opts['shards'])
 
     def restore_initial(sess, graph):
         logging.info('Restoring weights from {}:'.format(weights))

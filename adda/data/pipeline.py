@@ -22,14 +22,18 @@ def _without_autotune(dataset):
 
 
 class Batches(object):
-    """An initialisable iterator of (images, labels) batches and the feed that starts it."""
+    """An initialisable iterator of (images, labels) batches and the arrays that start it."""
 
-    def __init__(self, dataset, feed):
+    def __init__(self, dataset, placeholders, arrays):
         self.iterator = tf.data.make_initializable_iterator(_without_autotune(dataset))
-        self._feed = feed
+        self._placeholders = placeholders
+        self._arrays = arrays
 
-    def initialize(self, sess):
-        sess.run(self.iterator.initializer, feed_dict=self._feed)
+    def initialize(self, sess, arrays=None):
+        """Start from the first batch, over ``arrays`` (images, labels) when given (same
+        shapes as the split's), else over the split's own."""
+        feed = dict(zip(self._placeholders, arrays if arrays is not None else self._arrays))
+        sess.run(self.iterator.initializer, feed_dict=feed)
 
     def get_next(self):
         return self.iterator.get_next()
@@ -39,7 +43,7 @@ def _arrays(split):
     images = tf.placeholder(tf.float32, split.images.shape, name='images')
     labels = tf.placeholder(tf.int64, split.labels.shape, name='labels')
     arrays = tf.data.Dataset.from_tensors((images, labels)).repeat()
-    return arrays, {images: split.images, labels: split.labels}
+    return arrays, (images, labels), (split.images, split.labels)
 
 
 def _gathered(arrays, indices, preprocess, threads):
@@ -70,14 +74,24 @@ def training_batches(split, batch_size, seed, preprocess=None, start_step=0, str
     indices = epochs.flat_map(lambda epoch: tf.data.Dataset.from_tensor_slices(
         epoch_order(size, seed, epoch + stream * _EPOCHS)))
     indices = indices.skip(first % size).batch(batch_size, drop_remainder=True)
-    arrays, feed = _arrays(split)
+    arrays, placeholders, values = _arrays(split)
     dataset = _gathered(arrays, indices, preprocess, threads).prefetch(2)
-    return Batches(dataset, feed)
+    return Batches(dataset, placeholders, values)
 
 
 def evaluation_batches(split, batch_size, preprocess=None, threads=2):
     """Every image once, in order, ``batch_size`` at a time (the last batch may be smaller)."""
     indices = tf.data.Dataset.range(len(split)).batch(batch_size)
-    arrays, feed = _arrays(split)
+    arrays, placeholders, values = _arrays(split)
     dataset = _gathered(arrays, indices, preprocess, threads).prefetch(2)
-    return Batches(dataset, feed)
+    return Batches(dataset, placeholders, values)
+
+
+def each_batch(sess, batches, fetches):
+    """Run ``fetches`` on every batch of a finite pipeline, from its start; yields the results."""
+    batches.initialize(sess)
+    while True:
+        try:
+            yield sess.run(fetches)
+        except tf.errors.OutOfRangeError:
+            return

@@ -79,6 +79,8 @@ def training_options(fn):
                      help='Multiply the learning rate by 0.1 every this many iterations.'),
         click.option('--snapshot', default=5000, type=POSITIVE, show_default=True,
                      help='Save a snapshot every this many iterations (and at the end).'),
+        click.option('--keep', default=5, type=click.IntRange(min=0), show_default=True,
+                     help='Snapshots to keep (older ones are deleted); 0 keeps all.'),
         click.option('--solver', default='sgd', show_default=True,
                      help='sgd (momentum 0.99), otherwise Adam.'),
         click.option('--seed', type=click.IntRange(0, 2 ** 32 - 3), default=None,

@@ -172,7 +172,8 @@ def run_training(opts, build_graph, restore_initial, labels):
     with tf.Graph().as_default():
         seed = seed_everything(seed)
         graph = build_graph(seed, start_step)
-        snapshots = Snapshots(output_dir, opts['output'], graph.snapshot_vars)
+        snapshots = Snapshots(output_dir, opts['output'], graph.snapshot_vars,
+                              max_to_keep=opts['keep'] or None)
         _write_config(output_dir, opts, seed, run_device, start_step)
         with create_session(run_device) as sess:
             sess.run(tf.global_variables_initializer())

@@ -10,6 +10,7 @@ import numpy as np
 
 from adda.adversary import adversarial_discriminator
 from adda.compat import tf
+from adda.errors import AddaError
 from adda.data.pipeline import each_batch, evaluation_batches, training_batches
 from adda.layers import weight_decay
 from adda.models import preprocessing
@@ -71,15 +72,22 @@ def create_model_variables(model_fn, scope):
     return collect_vars(scope)
 
 
-def sharded_logits(model_fn, images, scope, shards):
-    """``model_fn``'s logits for ``images``, computed on ``shards`` equal slices of the batch.
+def model_output(model_fn, images, scope, layer=None, shards=1):
+    """The output of ``layer`` (default: the logits) of ``model_fn`` for ``images``, flattened
+    to (batch, features).
 
-    The slices are independent ops, so the CPU's cores each take one instead of sharing many
-    small ops; the values (and the loss over the whole batch) are unchanged.
+    With ``shards`` > 1 the batch is computed as that many equal slices, independent ops that
+    the CPU's cores take one each instead of sharing many small ops; the values are unchanged.
     """
-    if shards <= 1 or int(images.shape[0]) % shards:
-        return model_fn(images, scope=scope)[0]
-    return tf.concat([model_fn(part, scope=scope)[0] for part in tf.split(images, shards)], 0)
+    if shards > 1 and int(images.shape[0]) % shards == 0:
+        return tf.concat([model_output(model_fn, part, scope, layer)
+                          for part in tf.split(images, shards)], 0)
+    logits, layers = model_fn(images, scope=scope)
+    if layer and layer not in layers:
+        raise AddaError('unknown layer {!r} of {} (known: {})'.format(
+            layer, model_fn.__name__, ', '.join(layers)))
+    out = layers[layer] if layer else logits
+    return tf.reshape(out, [-1, int(np.prod(out.shape.as_list()[1:]))])
 
 
 def step_loop(step_fn, names, steps_per_run, global_step):
@@ -120,7 +128,7 @@ def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsiz
 
     def step(step_index):
         images, labels = batches.get_next()
-        logits = sharded_logits(model_fn, images, scope, shards)
+        logits = model_output(model_fn, images, scope, shards=shards)
         if ignore_label is not None:
             keep = tf.not_equal(labels, ignore_label)
             labels, logits = tf.boolean_mask(labels, keep), tf.boolean_mask(logits, keep)
@@ -157,19 +165,22 @@ class AddaGraph(TrainGraph):
 
 def build_adda_training(source_split, target_split, model_fn, batch_size, lr, solver, seed,
                         adversary_layers=(500, 500), adversary_leaky=True, stepsize=None,
-                        start_step=0, steps_per_run=1, shards=1):
+                        start_step=0, steps_per_run=1, shards=1, feature_layer=None):
     """Adversarial adaptation: a frozen source net, a target net and a discriminator.
 
-    The discriminator sees the logits of both nets (source label 0, target 1). The mapping
-    loss is the GAN loss with flipped labels and updates only the target net; the adversary
-    loss updates only the discriminator. Both gradients come from the same forward pass and
-    are applied together, as the original's single session call did.
+    The discriminator sees the logits of both nets (source label 0, target 1), or the output of
+    ``feature_layer`` (e.g. 'fc3', the encoder's output in the paper's terms; then the layers
+    after it keep the source weights). The mapping loss is the GAN loss with flipped labels and
+    updates only the target net; the adversary loss updates only the discriminator. Both
+    gradients come from the same forward pass and are applied together, as the original's
+    single session call did.
     """
     def preprocess(x):
         return preprocessing(x, model_fn)
     source_eval = evaluation_batches(source_split, 1000, preprocess)
-    source_logits = model_fn(source_eval.get_next()[0], scope='source', is_training=False)[0]
-    source_batches = training_batches(_Features(source_split, int(source_logits.shape[-1])),
+    source_logits = model_output(model_fn, source_eval.get_next()[0], 'source', feature_layer)
+    width = int(source_logits.shape[-1])
+    source_batches = training_batches(_Features(source_split, width),
                                       batch_size, seed, start_step=start_step,
                                       stream=SOURCE_STREAM)
     target_batches = training_batches(target_split, batch_size, seed, preprocess,
@@ -177,7 +188,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     global_step = tf.train.get_or_create_global_step()
     source_vars = collect_vars('source')
     target_vars = create_model_variables(model_fn, 'target')
-    adversarial_discriminator(tf.placeholder(tf.float32, [None, 10]), adversary_layers,
+    adversarial_discriminator(tf.placeholder(tf.float32, [None, width]), adversary_layers,
                               leaky=adversary_leaky)
     adversary_vars = collect_vars('adversary')
     beta1 = 0.5
@@ -185,20 +196,24 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     def step(step_index):
         source_ft, _ = source_batches.get_next()
         target_images, _ = target_batches.get_next()
-        target_ft = sharded_logits(model_fn, target_images, 'target', shards)
+        target_ft = model_output(model_fn, target_images, 'target', feature_layer, shards)
         features = tf.concat([source_ft, target_ft], 0)
         domain = tf.concat([tf.zeros([tf.shape(source_ft)[0]], tf.int32),
                             tf.ones([tf.shape(target_ft)[0]], tf.int32)], 0)
         logits = adversarial_discriminator(features, adversary_layers, leaky=adversary_leaky)
         mapping_loss = softmax_xent(1 - domain, logits)
         adversary_loss = softmax_xent(domain, logits)
-        target_list, adversary_list = list(target_vars.values()), list(adversary_vars.values())
-        mapping_grads = tf.gradients(mapping_loss, target_list)
+        adversary_list = list(adversary_vars.values())
+        # the target variables the features depend on (all of them for the logits)
+        target_list, mapping_grads = zip(*[
+            (v, g) for v, g in zip(target_vars.values(),
+                                   tf.gradients(mapping_loss, list(target_vars.values())))
+            if g is not None])
         adversary_grads = tf.gradients(adversary_loss, adversary_list)
         rate = scheduled_lr(lr, stepsize, step_index)
         # Two optimizer instances: the original shared one Adam, whose bias-correction powers
         # were then advanced twice per step by two racing updates.
-        with tf.control_dependencies(mapping_grads + adversary_grads):
+        with tf.control_dependencies(list(mapping_grads) + adversary_grads):
             update = tf.group(
                 make_optimizer(solver, rate, beta1).apply_gradients(
                     zip(mapping_grads, target_list)),

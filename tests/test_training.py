@@ -94,3 +94,28 @@ def test_log_line_format_matches_the_original():
     assert format_losses(0, ['Mapping', 'Adversary'], [1, 2], [3, 4]) == (
         'Iteration 0:         Mapping:     1.0000     (avg:     3.0000)'
         '    Adversary:     2.0000     (avg:     4.0000)')
+
+
+def test_adapting_the_encoder_keeps_the_source_classifier(data_root):
+    source, target = get_split('mnist', 'train'), get_split('usps', 'train')
+    with tf.Graph().as_default():
+        graph = build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
+                                    adversary_layers=(8,), feature_layer='fc3')
+        assert tf.global_variables('adversary/fc1/weights')[0].shape.as_list() == [500, 8]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            graph.start(sess)
+            before = sess.run(graph.snapshot_vars)
+            sess.run(graph.outputs, {graph.num_steps: 2})
+            after = sess.run(graph.snapshot_vars)
+    changed = sorted(k for k in before if not np.array_equal(before[k], after[k]))
+    assert changed == ['conv1/biases', 'conv1/weights', 'conv2/biases', 'conv2/weights',
+                       'fc3/biases', 'fc3/weights']
+
+
+def test_unknown_feature_layer(data_root):
+    from adda.errors import AddaError
+    split = get_split('usps', 'train')
+    with tf.Graph().as_default():
+        with pytest.raises(AddaError, match="unknown layer 'fc9' of lenet"):
+            build_adda_training(split, split, lenet, 8, 1e-3, 'adam', seed=0, feature_layer='fc9')

@@ -21,10 +21,13 @@ from adda.cli import (adda_command, check_dataset, device_options, parse_dataset
               show_default=True, help='Hidden layer width of the discriminator (repeat).')
 @click.option('--adversary_leaky/--adversary_relu', default=True, show_default=True,
               help='Leaky ReLU (slope 0.1) or ReLU in the discriminator.')
+@click.option('--adversary_layer', default='fc4', show_default=True,
+              help="The layer whose output the discriminator sees: fc4 (the logits, as the "
+                   "original) or fc3 (the encoder's output; fc4 then keeps the source weights).")
 @device_options
 @adda_command
 def main(source, target, model, output, gpu, device, precision, weights, adversary_layers,
-         adversary_leaky, **opts):
+         adversary_leaky, adversary_layer, **opts):
     """Adapt MODEL from SOURCE to TARGET (each dataset:split, e.g. svhn:train mnist:train).
 
     Only the target network is saved, under the same keys as a source snapshot, to
@@ -52,7 +55,8 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
             source_data, target_data, model_fn, opts['batch_size'], opts['lr'], opts['solver'],
             seed, adversary_layers=adversary_layers, adversary_leaky=adversary_leaky,
             stepsize=opts['stepsize'], start_step=start_step,
-            steps_per_run=opts['steps_per_run'], shards=opts['shards'])
+            steps_per_run=opts['steps_per_run'], shards=opts['shards'],
+            feature_layer=adversary_layer)
 
     def restore_initial(sess, graph):
         logging.info('Restoring weights from {}:'.format(weights))
@@ -63,7 +67,7 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
 
     opts.update(source=source, target=target, model=model, output=output, device=device,
                 precision=precision, weights=weights, adversary=list(adversary_layers),
-                adversary_leaky=adversary_leaky)
+                adversary_leaky=adversary_leaky, adversary_layer=adversary_layer)
     return run_training(opts, build, restore_initial, labels=['Mapping', 'Adversary'])
 
 

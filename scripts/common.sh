@@ -40,7 +40,7 @@ evaluate() {
 run_task() {
   PREFIX=${1:-${PREFIX:-$TASK-seed$SEED}}
   RESULTS=$RESULTS_DIR/$PREFIX
-  local source_out=${PREFIX}_source adapt_out=${PREFIX}_adda
+  local source_out=${PREFIX}_source adapt_out=${PREFIX}_adda started=$SECONDS
   mkdir -p "$RESULTS"
   printf 'task: %s\nseed: %s\nsource: %s\ntarget: %s\nsnapshots: [%s, %s]\n' "$TASK" "$SEED" \
     "$SOURCE" "$TARGET" "$SNAPSHOT_DIR/$source_out" "$SNAPSHOT_DIR/$adapt_out" > "$RESULTS/run.yaml"
@@ -57,7 +57,7 @@ run_task() {
     --snapshot_dir "$SNAPSHOT_DIR" "${DEVICE_ARGS[@]}" "${EXTRA_TRAIN_ARGS[@]}"
   evaluate adda "$adapt_out"
 
-  say "$TASK ($PREFIX): accuracy on $TARGET train / test"
+  say "$TASK ($PREFIX): accuracy on $TARGET train / test, after $((SECONDS - started)) s"
   printf 'Source only: %s / %s\n' "$(accuracy_of "$RESULTS/source_only_train.yaml")" \
     "$(accuracy_of "$RESULTS/source_only_test.yaml")"
   printf 'ADDA:        %s / %s\n' "$(accuracy_of "$RESULTS/adda_train.yaml")" \

@@ -1,8 +1,8 @@
 """The graphs the tools run: source training, adversarial adaptation and evaluation.
 
 A training graph runs ``num_steps`` optimisation steps per session call inside a tf.while_loop
-(``--steps_per_run``; 1 by default) and returns every step's losses, so logging, NaN checks and
-snapshots see each step as if it had been run alone.
+(``--steps_per_run``) and returns every step's losses, so logging, NaN checks and snapshots see
+each step as if it had been run alone.
 """
 from collections import OrderedDict
 
@@ -10,8 +10,8 @@ import numpy as np
 
 from adda.adversary import adversarial_discriminator
 from adda.compat import tf
-from adda.errors import AddaError
 from adda.data.pipeline import each_batch, evaluation_batches, training_batches
+from adda.errors import AddaError
 from adda.layers import weight_decay
 from adda.models import preprocessing
 from adda.util import collect_vars
@@ -158,8 +158,8 @@ class AddaGraph(TrainGraph):
     in every step: the same values for about a fifth less work per step."""
 
     def start(self, sess):
-        logits = [out for out in each_batch(sess, self.source_eval, self.source_logits)]
-        self.inputs[0].initialize(sess, (np.concatenate(logits), self.source_labels))
+        features = np.concatenate(list(each_batch(sess, self.source_eval, self.source_features)))
+        self.inputs[0].initialize(sess, (features, self.source_labels))
         self.inputs[1].initialize(sess)
 
 
@@ -178,8 +178,8 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     def preprocess(x):
         return preprocessing(x, model_fn)
     source_eval = evaluation_batches(source_split, 1000, preprocess)
-    source_logits = model_output(model_fn, source_eval.get_next()[0], 'source', feature_layer)
-    width = int(source_logits.shape[-1])
+    source_features = model_output(model_fn, source_eval.get_next()[0], 'source', feature_layer)
+    width = int(source_features.shape[-1])
     source_batches = training_batches(_Features(source_split, width),
                                       batch_size, seed, start_step=start_step,
                                       stream=SOURCE_STREAM)
@@ -226,7 +226,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     graph = AddaGraph(outputs, num_steps, global_step, [source_batches, target_batches],
                       target_vars)
     graph.source_vars = source_vars
-    graph.source_eval, graph.source_logits = source_eval, source_logits
+    graph.source_eval, graph.source_features = source_eval, source_features
     graph.source_labels = source_split.labels
     return graph
 

@@ -65,13 +65,14 @@ class Snapshots(object):
                                           save_relative_paths=True)
         self.state_saver = tf.train.Saver(var_list=tf.global_variables(), max_to_keep=1,
                                           save_relative_paths=True)
-        self.last = None
+        self.last = self.last_step = None
 
     def save(self, sess, step):
         self.state_saver.save(sess, os.path.join(self.state_dir, 'state'), global_step=step,
                               write_meta_graph=False)
         self.last = self.model_saver.save(sess, self.prefix, global_step=step,
                                           write_meta_graph=False)
+        self.last_step = step
         logging.info('Saved snapshot to %s', self.last)
         return self.last
 

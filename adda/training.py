@@ -131,8 +131,7 @@ class Trainer(object):
                     if self.step % self.snapshot == 0 or self.step == self.iterations:
                         self.snapshots.save(sess, self.step)
                     if signals.caught:
-                        if self.snapshots.last is None or not self.snapshots.last.endswith(
-                                '-{}'.format(self.step)):
+                        if self.snapshots.last_step != self.step:
                             self.snapshots.save(sess, self.step)
                         logging.info('Stopped at iteration %d of %d; continue with --resume',
                                      self.step, self.iterations)

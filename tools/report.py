@@ -79,23 +79,23 @@ def plot(runs, path):
     for ax, (split, title) in zip(axes, SPLITS):
         for i, (method, name) in enumerate(METHODS):
             paper = [PAPER[t][1 + i] for t in tasks]
-            ours = [mean_std([r[method, split] for r in runs[t]]) if runs.get(t) else (0, 0)
-                    for t in tasks]
             xs = [x + (2 * i - 1.5) * width for x in range(len(tasks))]
             ax.bar(xs, [p[0] for p in paper], width, yerr=[p[1] for p in paper], capsize=3,
                    label='{} (paper)'.format(name), alpha=0.45, color='C{}'.format(i))
-            ax.bar([x + width for x in xs], [o[0] for o in ours], width,
-                   yerr=[o[1] for o in ours], capsize=3, label='{} (ours)'.format(name),
-                   color='C{}'.format(i))
+            run_xs = [x + width for x, t in zip(xs, tasks) if runs.get(t)]
+            ours = [mean_std([r[method, split] for r in runs[t]]) for t in tasks if runs.get(t)]
+            ax.bar(run_xs, [o[0] for o in ours], width, yerr=[o[1] for o in ours], capsize=3,
+                   label='{} (ours)'.format(name), color='C{}'.format(i))
         ax.set_xticks(range(len(tasks)))
-        ax.set_xticklabels(['{}\n({} runs)'.format(PAPER[t][0], len(runs.get(t, [])))
-                            for t in tasks])
+        ax.set_xticklabels(['{}\n({})'.format(PAPER[t][0], '{} runs'.format(len(runs[t]))
+                                               if runs.get(t) else 'not run') for t in tasks])
         ax.set_title(title)
         ax.set_ylim(0, 1)
         ax.grid(axis='y', alpha=0.3)
     axes[0].set_ylabel('target accuracy')
-    axes[1].legend(loc='lower right', fontsize=8)
-    figure.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc='lower center', ncol=4, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
     figure.savefig(path, dpi=120)
     plt.close(figure)
 

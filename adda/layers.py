@@ -18,7 +18,7 @@ def conv2d_relu_pool(x, filters, size, scope):
 
     Max-pooling commutes exactly with adding a per-channel bias and with ReLU (both are
     monotonic, in floating point too), so the pooled values are the same, while the bias, the
-    ReLU and their gradients touch a quarter of the values: about 5% of a CPU training step.
+    ReLU and their gradients touch a quarter of the values.
     Returns (the unpooled activation, which only runs when fetched, and the pooled one).
     """
     with tf.variable_scope(scope):

@@ -1,5 +1,6 @@
 """The three tools end to end on tiny datasets, and their answers to bad input."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -181,7 +182,6 @@ def test_corrupt_and_missing_data_files(data_root, tmp_path):
 
 def logged_losses(stdout):
     """[[iteration, loss, average, ...], ...] from the 'Iteration N: ...' log lines."""
-    import re
     return [[float(x) for x in re.findall(r'-?\d+\.?\d*', line.split('Iteration', 1)[1])]
             for line in stdout.splitlines() if 'Iteration' in line]
 
@@ -204,4 +204,3 @@ def test_steps_per_run_gives_the_same_losses_and_snapshot(data_root, tmp_path):
     np.testing.assert_allclose(np.array(losses1), np.array(losses7), atol=2e-4)
     for key in LENET_KEYS:
         np.testing.assert_allclose(values1[key], values7[key], rtol=1e-4, atol=1e-5)
-

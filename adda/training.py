@@ -181,6 +181,7 @@ def run_training(opts, build_graph, restore_initial, labels):
                 snapshots.restore_state(sess, resume[0])
             else:
                 restore_initial(sess, graph)
+                graph.after_restore(sess)
             graph.start(sess)
             trainer = Trainer(graph, snapshots, opts['output'], output_dir, opts['iterations'],
                               opts['display'], opts['snapshot'], opts['lr'], opts['stepsize'],

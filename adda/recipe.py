@@ -1,0 +1,91 @@
+"""Opt-in additions to the adaptation step that calm adversarial training.
+
+Each is off by default, so the default adaptation is the original's. None uses target labels,
+and the ADDA structure stays: a frozen source network, an untied target network, and the
+adversarial (inverted-label GAN) mapping loss.
+"""
+import collections
+
+from adda.compat import tf
+
+# Defaults: the original ADDA step.
+AdaptationOptions = collections.namedtuple('AdaptationOptions', [
+    'adversary_lr',       # the discriminator's learning rate (None: the same as the target's)
+    'adversary_steps',    # discriminator updates per mapping update (extra ones on fresh batches)
+    'label_smoothing',    # one-sided: the discriminator's source label is 1 - s (Salimans 2016)
+    'gradient_penalty',   # R1 weight: the discriminator's gradient norm on source features
+    'source_pull',        # L2 weight keeping the target weights near the source weights
+    'target_infomax',     # weight of the target batch's information-maximisation term
+    'ema',                # decay of the moving average of the target weights saved as snapshot
+])
+AdaptationOptions.__new__.__defaults__ = (None, 1, 0.0, 0.0, 0.0, 0.0, 0.0)
+FAITHFUL = AdaptationOptions()
+
+
+def domain_labels(source_count, target_count):
+    """Discriminator labels: source 0, target 1 (static shapes)."""
+    return tf.concat([tf.zeros([source_count], tf.int32), tf.ones([target_count], tf.int32)], 0)
+
+
+def adversary_loss(logits, domain, smoothing=0.0):
+    """Cross-entropy of the discriminator against the true domains; with ``smoothing`` the
+    source ("real") examples' target is (1 - s, s) instead of (1, 0), the target ones' stays."""
+    targets = tf.one_hot(domain, 2)
+    if smoothing:
+        is_source = tf.cast(tf.equal(domain, 0), tf.float32)[:, None]
+        targets = targets * (1.0 - smoothing * is_source) + smoothing * is_source * tf.constant(
+            [0.0, 1.0])
+    return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(
+        labels=tf.stop_gradient(targets), logits=logits))
+
+
+def r1_penalty(discriminator, source_features):
+    """Mescheder et al. 2018: half the mean squared norm of the gradient of the discriminator's
+    source log-odds with respect to source ("real") features."""
+    logits = discriminator(source_features)
+    log_odds = logits[:, 0] - logits[:, 1]
+    (grad,) = tf.gradients(tf.reduce_sum(log_odds), [source_features])
+    return 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=1))
+
+
+def source_pull(target_vars, source_vars):
+    """Half the squared distance between each target variable and its source counterpart
+    (the L2-SP penalty), summed; the source side is frozen."""
+    return tf.add_n([tf.nn.l2_loss(t - tf.stop_gradient(source_vars[name]))
+                     for name, t in target_vars.items()])
+
+
+def infomax(logits):
+    """Mean per-image prediction entropy minus the entropy of the mean prediction: low when
+    predictions are confident and the classes balanced over the batch."""
+    probs = tf.nn.softmax(logits)
+    log_probs = tf.nn.log_softmax(logits)
+    conditional = -tf.reduce_mean(tf.reduce_sum(probs * log_probs, axis=1))
+    mean = tf.reduce_mean(probs, axis=0)
+    marginal = -tf.reduce_sum(mean * tf.log(mean + 1e-8))
+    return conditional - marginal
+
+
+class MovingAverage(object):
+    """An exponential moving average of ``variables`` (name -> variable) in shadow variables
+    under ``scope``, started from the variables' values by ``reset`` (after they are restored):
+    shadow <- decay * shadow + (1 - decay) * variable after each update."""
+
+    def __init__(self, variables, decay, scope='ema'):
+        self.decay = decay
+        self.variables = variables
+        with tf.variable_scope(scope):
+            self.shadows = collections.OrderedDict(
+                (name, tf.get_variable(name, var.shape, var.dtype.base_dtype,
+                                       initializer=tf.zeros_initializer(), trainable=False))
+                for name, var in variables.items())
+        self._reset = tf.group(*[shadow.assign(self.variables[name])
+                                 for name, shadow in self.shadows.items()])
+
+    def update(self):
+        """The op that moves every shadow towards its variable (build it after the update)."""
+        return tf.group(*[shadow.assign_sub((1.0 - self.decay) * (
+            shadow - self.variables[name])) for name, shadow in self.shadows.items()])
+
+    def reset(self, sess):
+        sess.run(self._reset)

@@ -1,0 +1,127 @@
+"""The opt-in stabilisers of the adaptation step (adda/recipe.py) and their use in the graph."""
+import numpy as np
+import pytest
+
+from adda.compat import tf
+from adda.data import get_split
+from adda.graphs import build_adda_training
+from adda.models import get_model_fn
+from adda.recipe import (AdaptationOptions, MovingAverage, adversary_loss, infomax, r1_penalty,
+                         source_pull)
+
+lenet = get_model_fn('lenet')
+
+
+def test_moving_average_update_rule(tf_graph):
+    var = tf.get_variable('w', initializer=tf.constant([1.0, 2.0]))
+    average = MovingAverage({'w': var}, decay=0.9)
+    update = average.update()
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        average.reset(sess)
+        np.testing.assert_allclose(sess.run(average.shadows['w']), [1.0, 2.0])
+        sess.run(var.assign([11.0, 2.0]))
+        sess.run(update)
+        np.testing.assert_allclose(sess.run(average.shadows['w']), [2.0, 2.0], rtol=1e-6)
+        sess.run(update)
+        np.testing.assert_allclose(sess.run(average.shadows['w']), [2.9, 2.0], rtol=1e-6)
+
+
+def test_source_pull_gradient_points_back_to_the_source(tf_graph):
+    target = tf.get_variable('t', initializer=tf.constant([3.0, -1.0]))
+    source = tf.get_variable('s', initializer=tf.constant([1.0, 1.0]))
+    pull = source_pull({'a': target}, {'a': source})
+    grad_t, grad_s = tf.gradients(pull, [target, source])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        value, grad = sess.run([pull, grad_t])
+    assert value == pytest.approx(0.5 * (4 + 4))
+    np.testing.assert_allclose(grad, [2.0, -2.0])
+    assert grad_s is None  # the source side is frozen
+
+
+def test_r1_penalty_of_a_linear_discriminator(tf_graph):
+    weights = np.array([[1.0, -2.0], [3.0, 0.5]], np.float32)  # 2 features -> 2 logits
+
+    def discriminator(x):
+        return tf.matmul(x, tf.constant(weights))
+    features = tf.constant(np.random.RandomState(0).normal(size=(5, 2)), tf.float32)
+    with tf.Session() as sess:
+        penalty = sess.run(r1_penalty(discriminator, features))
+    # d(log-odds)/dx = W[:, 0] - W[:, 1] for every example
+    assert penalty == pytest.approx(0.5 * ((1 + 2) ** 2 + (3 - 0.5) ** 2), rel=1e-5)
+
+
+def test_one_sided_label_smoothing(tf_graph):
+    confident = tf.constant([[10.0, -10.0], [-10.0, 10.0]])  # right about source and target
+    domain = tf.constant([0, 1])
+    with tf.Session() as sess:
+        plain, smoothed = sess.run([adversary_loss(confident, domain),
+                                    adversary_loss(confident, domain, 0.1)])
+        # only the source example's target moves: 0.1 * 20 nats / 2 examples
+        assert smoothed - plain == pytest.approx(0.1 * 20 / 2, rel=1e-3)
+        flipped = sess.run(adversary_loss(confident, tf.constant([1, 0]), 0.1) -
+                           adversary_loss(confident, tf.constant([1, 0])))
+        assert flipped == pytest.approx(-0.1 * 20 / 2, rel=1e-3)
+
+
+def test_infomax_prefers_confident_balanced_predictions(tf_graph):
+    balanced = np.eye(10, dtype=np.float32) * 20
+    collapsed = np.tile(np.eye(10, dtype=np.float32)[:1] * 20, (10, 1))
+    unsure = np.zeros((10, 10), np.float32)
+    with tf.Session() as sess:
+        values = sess.run([infomax(tf.constant(x)) for x in (balanced, collapsed, unsure)])
+    assert values[0] == pytest.approx(-np.log(10), abs=1e-3)
+    assert values[1] == pytest.approx(0.0, abs=1e-3)
+    assert values[2] == pytest.approx(0.0, abs=1e-3)
+
+
+def run_adaptation(options, steps=3, feature_layer=None):
+    source, target = get_split('mnist', 'train'), get_split('usps', 'train')
+    with tf.Graph().as_default():
+        tf.set_random_seed(3)
+        graph = build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
+                                    adversary_layers=(8,), feature_layer=feature_layer,
+                                    options=options)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            graph.after_restore(sess)
+            graph.start(sess)
+            target = {k: v for k, v in zip(graph.snapshot_vars, sess.run(
+                list(graph.snapshot_vars.values())))}
+            out = sess.run(graph.outputs, {graph.num_steps: steps})
+            return graph, target, out, sess.run(graph.snapshot_vars)
+
+
+def test_all_options_together_train_and_snapshot_the_average(data_root):
+    options = AdaptationOptions(adversary_lr=1e-3, adversary_steps=2, label_smoothing=0.1,
+                                gradient_penalty=1.0, source_pull=1e-3, target_infomax=0.1,
+                                ema=0.5)
+    graph, before, out, after = run_adaptation(options)
+    assert all(np.all(np.isfinite(out[k])) for k in out)
+    assert graph.average is not None
+    assert all(v.op.name.startswith('ema/') for v in graph.snapshot_vars.values())
+    assert sorted(graph.snapshot_vars) == sorted(graph.source_vars)
+    moved = [k for k in before if not np.array_equal(before[k], after[k])]
+    assert moved  # the averaged weights follow the trained ones
+
+
+def test_adversary_steps_draw_fresh_batches(data_root):
+    """With two discriminator updates per step, each step consumes two batches per domain."""
+    source, target = get_split('mnist', 'train'), get_split('usps', 'train')
+    options = AdaptationOptions(adversary_steps=2)
+    with tf.Graph().as_default():
+        build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
+                            adversary_layers=(8,), options=options)
+        ops = tf.get_default_graph().get_operations()
+        # the target net is built for the two forward passes of each step (plus its variables)
+        get_next = [op for op in ops if op.type == 'IteratorGetNext']
+        assert len(get_next) == 1 + 2 * 2  # source features pass + 2 x (source, target)
+
+
+def test_separate_adversary_learning_rate_changes_only_the_discriminator(data_root):
+    base = run_adaptation(AdaptationOptions(), steps=2)
+    slow = run_adaptation(AdaptationOptions(adversary_lr=0.0), steps=2)
+    # with a zero discriminator rate the first mapping step is the same (same discriminator)
+    np.testing.assert_allclose(base[2]['mapping_loss'][0], slow[2]['mapping_loss'][0], rtol=1e-5)
+    assert not np.allclose(base[2]['mapping_loss'][1], slow[2]['mapping_loss'][1])

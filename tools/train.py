@@ -1,63 +1,7 @@
 #!/usr/bin/env python
 """Train a classifier on labelled source data (ADDA step 1)."""
-import logging
-
-import click
-
 import _path  # noqa: F401
-from adda.cli import adda_command, check_dataset, device_options, select_gpu, training_options
-
-
-@click.command()
-@click.argument('dataset')
-@click.argument('split')
-@click.argument('model')
-@click.argument('output')
-@training_options
-@click.option('--weights', help='Checkpoint (prefix or folder) to start from.')
-@click.option('--weights_end', help='Restore only the layers before this one (e.g. fc4).')
-@click.option('--ignore_label', type=int, help='Leave examples with this label out of the loss.')
-@device_options
-@adda_command
-def main(dataset, split, model, output, gpu, device, precision, weights, weights_end,
-         ignore_label, **opts):
-    """Train MODEL on DATASET's SPLIT; snapshots go to snapshot/OUTPUT/OUTPUT-<iteration>.
-
-    Example: python tools/train.py mnist2000 train lenet lenet_mnist2000 --solver adam
-    """
-    check_dataset(dataset, split)
-    select_gpu(gpu)
-    from adda.checkpoints import log_restore, resolve_weights, restore
-    from adda.data import get_split
-    from adda.graphs import build_source_training
-    from adda.models import get_model_fn
-    from adda.training import run_training
-    from adda.util import slice_vars
-
-    model_fn = get_model_fn(model)
-    if weights:
-        weights = resolve_weights(weights)
-    data = get_split(dataset, split)
-    logging.info('Training %s on %s (%d images)', model, data.name, len(data))
-
-    def build(seed, start_step):
-        return build_source_training(
-            data, model_fn, opts['batch_size'], opts['lr'], opts['solver'], seed,
-            stepsize=opts['stepsize'], ignore_label=ignore_label, start_step=start_step,
-            steps_per_run=opts['steps_per_run'], scope=model, shards=opts['shards'])
-
-    def restore_initial(sess, graph):
-        if weights:
-            var_dict = slice_vars(graph.snapshot_vars, end=weights_end, scope=model)
-            logging.info('Restoring weights from {}:'.format(weights))
-            log_restore(var_dict)
-            restore(sess, var_dict, weights)
-
-    opts.update(dataset=dataset, split=split, model=model, output=output, device=device,
-                precision=precision, weights=weights, weights_end=weights_end,
-                ignore_label=ignore_label)
-    return run_training(opts, build, restore_initial, labels=[''])
-
+from adda.tools.train import main
 
 if __name__ == '__main__':
     main()

@@ -1,0 +1,1 @@
+"""The command-line tools (console scripts and tools/*.py shims)."""

@@ -1,0 +1,143 @@
+#!/usr/bin/env python
+"""Time source-training steps, adaptation steps and evaluation on synthetic data."""
+import json
+import logging
+import statistics
+import time
+
+import click
+
+from adda.cli import POSITIVE, adda_command, device_options, select_gpu
+
+WHAT = ('source', 'adapt', 'eval')
+
+
+def summarize(samples):
+    return {'min': min(samples), 'median': statistics.median(samples), 'max': max(samples)}
+
+
+@click.command()
+@click.option('--what', type=click.Choice(WHAT), multiple=True,
+              help='What to time (repeat; default: all three).')
+@click.option('--batch_size', default=128, type=POSITIVE, show_default=True)
+@click.option('--steps', default=200, type=POSITIVE, show_default=True,
+              help='Training steps per timed repeat.')
+@click.option('--repeats', default=5, type=POSITIVE, show_default=True)
+@click.option('--warmup', default=20, type=click.IntRange(min=0), show_default=True,
+              help='Untimed steps first.')
+@click.option('--steps_per_run', default=None, type=POSITIVE,
+              help='Training steps per session call (default: as the training tools).')
+@click.option('--shards', default=None, type=POSITIVE,
+              help='Slices of each batch computed as separate ops (default: as the training '
+                   'tools, 2 on a multi-core CPU).')
+@click.option('--eval_images', default=20000, type=POSITIVE, show_default=True)
+@click.option('--eval_batch_size', default=1000, type=POSITIVE, show_default=True)
+@click.option('--json', 'json_path', type=click.Path(dir_okay=False),
+              help='Also write the results to this JSON file.')
+@device_options
+@adda_command
+def main(what, batch_size, steps, repeats, warmup, steps_per_run, shards, eval_images,
+         eval_batch_size, json_path, gpu, device, precision):
+    """Seconds per 200 steps (the seed README's unit), steps/s and images/s, as
+    min / median / max over the repeats, on the device the session config picks."""
+    select_gpu(gpu)
+    import numpy as np
+
+    from adda.compat import tf
+    from adda.data.dataset import ImageSplit
+    from adda.graphs import EvalGraph, build_adda_training, build_source_training
+    from adda.models import get_model_fn
+    from adda.session import (create_session, default_shards, default_steps_per_run,
+                              session_config)
+
+    run_device = session_config(device, precision)
+    steps_per_run = steps_per_run or default_steps_per_run(run_device.device)
+    shards = shards or default_shards(run_device.device)
+    lenet = get_model_fn('lenet')
+    rng = np.random.RandomState(0)
+
+    def synthetic(n):
+        return ImageSplit(rng.uniform(size=(n, 28, 28, 1)).astype(np.float32),
+                          rng.randint(0, 10, n), 10, 'synthetic')
+
+    def time_training(build):
+        with tf.Graph().as_default():
+            graph = build()
+            with create_session(run_device) as sess:
+                sess.run(tf.global_variables_initializer())
+                graph.start(sess)
+
+                def run(total):
+                    done = 0
+                    while done < total:
+                        n = min(steps_per_run, total - done)
+                        sess.run(graph.outputs, {graph.num_steps: n})
+                        done += n
+                run(warmup)
+                samples = []
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    run(steps)
+                    samples.append(time.perf_counter() - start)
+        per_200 = summarize([s * 200.0 / steps for s in samples])
+        return {'seconds_per_200_steps': per_200,
+                'steps_per_second': summarize([steps / s for s in samples]),
+                'images_per_second': summarize([steps * batch_size / s for s in samples])}
+
+    def time_evaluation():
+        data = synthetic(eval_images)
+        with tf.Graph().as_default():
+            graph = EvalGraph(data, lenet, eval_batch_size)
+            with create_session(run_device) as sess:
+                sess.run(tf.global_variables_initializer())
+                graph.confusion_matrix(sess)
+                samples = []
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    graph.confusion_matrix(sess)
+                    samples.append(time.perf_counter() - start)
+        return {'images_per_second': summarize([eval_images / s for s in samples]),
+                'seconds_per_pass': summarize(samples)}
+
+    source, target = synthetic(5000), synthetic(5000)
+    builders = {
+        'source': lambda: time_training(lambda: build_source_training(
+            source, lenet, batch_size, 1e-3, 'adam', seed=0, steps_per_run=steps_per_run,
+            shards=shards)),
+        'adapt': lambda: time_training(lambda: build_adda_training(
+            source, target, lenet, batch_size, 2e-4, 'adam', seed=0,
+            steps_per_run=steps_per_run, shards=shards)),
+        'eval': time_evaluation,
+    }
+    results = {'device': run_device.device, 'precision': run_device.precision,
+               'tensorflow': tf.__version__, 'batch_size': batch_size, 'steps': steps,
+               'repeats': repeats, 'steps_per_run': steps_per_run, 'shards': shards,
+               'eval_batch_size': eval_batch_size}
+    for name in what or WHAT:
+        logging.info('Timing %s ...', name)
+        results[name] = builders[name]()
+
+    def triple(stats, fmt):
+        return ' / '.join(fmt.format(stats[k]) for k in ('min', 'median', 'max'))
+    click.echo('\n{}, TensorFlow {}, batch {}, {} steps x {} repeats, steps_per_run {}, '
+               'shards {}'.format(run_device.description, tf.__version__, batch_size, steps,
+                                  repeats, steps_per_run, shards))
+    click.echo('{:<10} {:>26} {:>26} {:>30}'.format('', 's / 200 steps (min/med/max)',
+                                                     'steps/s', 'images/s'))
+    for name in ('source', 'adapt'):
+        if name in results:
+            r = results[name]
+            click.echo('{:<10} {:>26} {:>26} {:>30}'.format(
+                name, triple(r['seconds_per_200_steps'], '{:.2f}'),
+                triple(r['steps_per_second'], '{:.1f}'), triple(r['images_per_second'], '{:.0f}')))
+    if 'eval' in results:
+        click.echo('{:<10} {:>26} {:>26} {:>30}'.format(
+            'eval', '-', '-', triple(results['eval']['images_per_second'], '{:.0f}')))
+    if json_path:
+        with open(json_path, 'w') as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,77 @@
+#!/usr/bin/env python
+"""Evaluate a snapshot's classification accuracy on a dataset split (ADDA step 3)."""
+import logging
+import os
+
+import click
+
+from adda.cli import POSITIVE, adda_command, check_dataset, device_options, select_gpu
+
+
+def format_array(values):
+    return '  '.join('{:.3f}'.format(x) for x in values)
+
+
+@click.command()
+@click.argument('dataset')
+@click.argument('split')
+@click.argument('model')
+@click.argument('weights')
+@click.option('--batch_size', default=1000, type=POSITIVE, show_default=True,
+              help='Images per session call.')
+@click.option('--output', type=click.Path(dir_okay=False),
+              help='Also write the results as YAML to this file.')
+@device_options
+@adda_command
+def main(dataset, split, model, weights, batch_size, output, gpu, device, precision):
+    """Accuracy of MODEL with WEIGHTS (a checkpoint prefix or a folder) on DATASET's SPLIT."""
+    check_dataset(dataset, split)
+    select_gpu(gpu)
+    import numpy as np
+    from tqdm import tqdm
+
+    from adda.checkpoints import resolve_weights, restore
+    from adda.compat import tf
+    from adda.data import get_split
+    from adda.graphs import EvalGraph
+    from adda.models import get_model_fn
+    from adda.session import create_session, session_config
+    from adda.util import write_yaml
+
+    model_fn = get_model_fn(model)
+    weights = resolve_weights(weights)
+    data = get_split(dataset, split)
+    run_device = session_config(device, precision)
+    with tf.Graph().as_default():
+        graph = EvalGraph(data, model_fn, batch_size, scope=model)
+        with create_session(run_device) as sess:
+            logging.info('Evaluating {}'.format(weights))
+            restore(sess, graph.model_vars, weights)
+            with tqdm(total=len(data), unit='img', leave=False, disable=None) as bar:
+                confusion = graph.confusion_matrix(sess, bar)
+    counts = confusion.sum(axis=1)
+    correct = confusion.diagonal()
+    with_images = counts > 0
+    class_accuracy = np.where(with_images, correct / counts.clip(min=1), np.nan)
+    overall = float(correct.sum()) / max(int(counts.sum()), 1)
+    logging.info('Class accuracies:')
+    logging.info('    ' + format_array(class_accuracy))
+    logging.info('Overall accuracy:')
+    logging.info('    ' + str(overall))
+    if output:
+        write_yaml(output, {
+            'dataset': dataset, 'split': split, 'model': model,
+            'weights': os.path.abspath(weights), 'images': int(counts.sum()),
+            'accuracy': overall,
+            'class_accuracy': [float(a) if has else None
+                               for a, has in zip(class_accuracy, with_images)],
+            'class_counts': counts.tolist(),
+            'confusion_matrix': confusion.tolist(),
+            'device': run_device.device, 'precision': run_device.precision,
+        })
+        logging.info('Wrote results to %s', output)
+    return 0
+
+
+if __name__ == '__main__':
+    main()

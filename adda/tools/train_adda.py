@@ -1,0 +1,74 @@
+#!/usr/bin/env python
+"""Adapt a source-trained model to a target domain adversarially (ADDA step 2)."""
+import logging
+
+import click
+
+from adda.cli import (adda_command, check_dataset, device_options, parse_dataset_split,
+                      select_gpu, training_options)
+
+
+@click.command()
+@click.argument('source')
+@click.argument('target')
+@click.argument('model')
+@click.argument('output')
+@training_options
+@click.option('--weights', required=True,
+              help='Source snapshot (prefix or folder) for both the source and target nets.')
+@click.option('--adversary', 'adversary_layers', default=[500, 500], multiple=True, type=int,
+              show_default=True, help='Hidden layer width of the discriminator (repeat).')
+@click.option('--adversary_leaky/--adversary_relu', default=True, show_default=True,
+              help='Leaky ReLU (slope 0.1) or ReLU in the discriminator.')
+@click.option('--adversary_layer', default='fc4', show_default=True,
+              help="The layer whose output the discriminator sees: fc4 (the logits, as the "
+                   "original) or fc3 (the encoder's output; fc4 then keeps the source weights).")
+@device_options
+@adda_command
+def main(source, target, model, output, gpu, device, precision, weights, adversary_layers,
+         adversary_leaky, adversary_layer, **opts):
+    """Adapt MODEL from SOURCE to TARGET (each dataset:split, e.g. svhn:train mnist:train).
+
+    Only the target network is saved, under the same keys as a source snapshot, to
+    snapshot/OUTPUT/OUTPUT-<iteration>.
+    """
+    source_name, source_split = parse_dataset_split(source, 'source')
+    target_name, target_split = parse_dataset_split(target, 'target')
+    check_dataset(source_name, source_split)
+    check_dataset(target_name, target_split)
+    select_gpu(gpu)
+    from adda.checkpoints import log_restore, resolve_weights, restore
+    from adda.data import get_split
+    from adda.graphs import build_adda_training
+    from adda.models import get_model_fn
+    from adda.training import run_training
+
+    model_fn = get_model_fn(model)
+    weights = resolve_weights(weights)
+    logging.info('Adapting {} -> {}'.format(source, target))
+    source_data = get_split(source_name, source_split)
+    target_data = get_split(target_name, target_split)
+
+    def build(seed, start_step):
+        return build_adda_training(
+            source_data, target_data, model_fn, opts['batch_size'], opts['lr'], opts['solver'],
+            seed, adversary_layers=adversary_layers, adversary_leaky=adversary_leaky,
+            stepsize=opts['stepsize'], start_step=start_step,
+            steps_per_run=opts['steps_per_run'], shards=opts['shards'],
+            feature_layer=adversary_layer)
+
+    def restore_initial(sess, graph):
+        logging.info('Restoring weights from {}:'.format(weights))
+        for name, var_dict in (('source', graph.source_vars), ('target', graph.snapshot_vars)):
+            logging.info('    Restoring {} model:'.format(name))
+            log_restore(var_dict, indent='        ')
+            restore(sess, var_dict, weights)
+
+    opts.update(source=source, target=target, model=model, output=output, device=device,
+                precision=precision, weights=weights, adversary=list(adversary_layers),
+                adversary_leaky=adversary_leaky, adversary_layer=adversary_layer)
+    return run_training(opts, build, restore_initial, labels=['Mapping', 'Adversary'])
+
+
+if __name__ == '__main__':
+    main()

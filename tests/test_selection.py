@@ -309,3 +309,97 @@ def test_scores_never_depend_on_the_target_labels(data_root, tmp_path):
     assert list(runs[0][0][1]) == list(selection.CRITERIA)
     assert all(np.isfinite(v) for _, scores in runs[0] for v in scores.values())
     assert len(ImagesOnly(NoLabels(target))) == len(target.images)
+
+
+# --- the tools ----------------------------------------------------------------------------
+
+TRAIN = ['--batch_size', 32, '--lr', 1e-3, '--solver', 'adam', '--seed', 0]
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def shift_labels(path):
+    """Rewrite a USPS text file with every label moved to the next class."""
+    with gzip.open(path, 'rt') as f:
+        rows = [line.split(' ', 1) for line in f.read().splitlines() if line.strip()]
+    with gzip.open(path, 'wt') as f:
+        f.write(''.join('{:.4f} {}\n'.format((int(float(label)) + 1) % 10, rest)
+                        for label, rest in rows))
+
+
+def test_select_snapshot_and_snapshot_curve_end_to_end(data_root, tmp_path):
+    snap = tmp_path / 'snap'
+    ok(run_tool('train', 'mnist', 'train', 'lenet', 'src', '--iterations', 30,
+                '--snapshot_dir', snap, *TRAIN))
+    ok(run_tool('train_adda', 'mnist:train', 'usps:train', 'lenet', 'ad', '--weights', snap / 'src',
+                '--iterations', 20, '--snapshot', 5, '--keep', 0, '--snapshot_dir', snap,
+                '--adversary', 16, '--adversary', 16, *TRAIN))
+    run = snap / 'ad'
+    steps = [5, 10, 15, 20]
+
+    def select(record, *options):
+        result = ok(run_tool('select_snapshot', 'mnist:train', 'usps:train', 'lenet', run,
+                             '--output', record, '--batch_size', 64, *options))
+        return result.stdout.strip().splitlines(), yaml.safe_load(record.read_text())
+
+    lines, saved = select(tmp_path / 'select.yaml')
+    assert saved['criterion'] == selection.DEFAULT_CRITERION
+    assert [s['step'] for s in saved['snapshots']] == steps
+    assert all(list(s['scores']) == list(selection.CRITERIA) for s in saved['snapshots'])
+    scores = {s['step']: s['scores'][saved['criterion']] for s in saved['snapshots']}
+    chosen = saved['chosen']['step']
+    assert chosen == selection.choose(scores, saved['higher_is_better'])
+    assert saved['chosen']['path'] == os.path.abspath(str(run / 'ad-{}'.format(chosen)))
+    assert lines[-1] == 'Keep: {}'.format(run / 'ad-{}'.format(chosen))
+    marked = [line for line in lines if line.startswith('*')]
+    assert len(marked) == 1 and marked[0].split()[1] == str(chosen)
+
+    lines, by_accuracy = select(tmp_path / 'accuracy.yaml', '--criterion', 'source_accuracy')
+    accuracies = {s['step']: s['scores']['source_accuracy'] for s in by_accuracy['snapshots']}
+    assert by_accuracy['chosen']['step'] == selection.choose(accuracies, True)
+    assert all(0 <= a <= 1 for a in accuracies.values())
+
+    curve_record = tmp_path / 'curve.yaml'
+    result = ok(run_tool('snapshot_curve', 'usps', 'train', 'lenet', run, '--output',
+                         curve_record, '--batch_size', 64))
+    curve = yaml.safe_load(curve_record.read_text())
+    assert [s['step'] for s in curve['snapshots']] == steps and curve['images'] == 300
+    values = {s['step']: s['accuracy'] for s in curve['snapshots']}
+    assert curve['oracle_uses_labels']['accuracy'] == max(values.values())
+    assert curve['final'] == curve['snapshots'][-1]
+    evaluated = tmp_path / 'eval.yaml'
+    ok(run_tool('eval_classification', 'usps', 'train', 'lenet', run / 'ad-10', '--output',
+                evaluated))
+    assert values[10] == pytest.approx(yaml.safe_load(evaluated.read_text())['accuracy'])
+    assert 'READS THE LABELS' in ok(run_tool('snapshot_curve', '--help')).stdout
+
+    # other target labels: the selection is exactly the same, the curve is not
+    shift_labels(str(data_root / 'usps' / 'zip.train.gz'))
+    _, again = select(tmp_path / 'again.yaml')
+    assert again['snapshots'] == saved['snapshots'] and again['chosen'] == saved['chosen']
+    ok(run_tool('snapshot_curve', 'usps', 'train', 'lenet', run, '--output', curve_record))
+    shifted = yaml.safe_load(curve_record.read_text())
+    assert [s['accuracy'] for s in shifted['snapshots']] != list(values.values())
+
+
+@pytest.mark.parametrize('tool, args, status, message', [
+    ('select_snapshot', ['mnist:train', 'usps:train', 'lenet', 'nowhere'], 1,
+     'Error: nowhere: no such folder of snapshots'),
+    ('select_snapshot', ['mnist', 'usps:train', 'lenet', '.'], 1, 'Error: unexpected source'),
+    ('select_snapshot', ['mnist:train', 'usps:train', 'lenet', '.', '--criterion', 'oracle'], 2,
+     "Invalid value for '--criterion'"),
+    ('select_snapshot', ['mnist:train', 'usps:train', 'lenet', '.', '--source_val', 'val'], 1,
+     "Error: unknown split 'val'"),
+    ('snapshot_curve', ['usps', 'train', 'lenet', 'nowhere'], 1,
+     'Error: nowhere: no such folder of snapshots'),
+    ('snapshot_curve', ['usps', 'train', 'alexnet', '.'], 1, "Error: unknown model 'alexnet'"),
+])
+def test_bad_arguments_give_one_error_line(data_root, tool, args, status, message):
+    result = run_tool(tool, *args)
+    assert result.returncode == status, result.stderr
+    assert message in result.stderr
+    if status == 1:
+        assert len(result.stderr.strip().splitlines()) == 1 and 'Traceback' not in result.stderr

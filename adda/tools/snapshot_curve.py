@@ -1,0 +1,73 @@
+#!/usr/bin/env python
+"""Accuracy of every snapshot of a run on a labelled split (uses the labels)."""
+import logging
+import os
+
+import click
+
+from adda.cli import POSITIVE, adda_command, check_dataset, device_options, select_gpu
+
+
+@click.command()
+@click.argument('dataset')
+@click.argument('split')
+@click.argument('model')
+@click.argument('run_dir')
+@click.option('--output', type=click.Path(dir_okay=False),
+              help='Also write the per-snapshot accuracies as YAML to this file.')
+@click.option('--batch_size', default=1000, type=POSITIVE, show_default=True,
+              help='Images per session call.')
+@device_options
+@adda_command
+def main(dataset, split, model, run_dir, output, batch_size, gpu, device, precision):
+    """Accuracy of every snapshot in RUN_DIR on DATASET's SPLIT, for accuracy-over-iterations
+    curves and for measuring snapshot-selection criteria.
+
+    This tool READS THE LABELS of SPLIT. Run on the target domain, its best snapshot is an
+    oracle that a user without target labels cannot have; to choose a snapshot without them,
+    use select_snapshot.
+    """
+    check_dataset(dataset, split)
+    select_gpu(gpu)
+    from collections import OrderedDict
+
+    from adda.data import get_split
+    from adda.models import get_model_fn
+    from adda.selection import accuracy, choose
+    from adda.session import session_config
+    from adda.snapshot_outputs import list_snapshots, outputs_per_snapshot
+    from adda.util import write_yaml
+
+    model_fn = get_model_fn(model)
+    snapshots = list_snapshots(run_dir)
+    data = get_split(dataset, split)
+    run_device = session_config(device, precision)
+    curve = [(snapshot, accuracy(outputs['data'].logits, data.labels))
+             for snapshot, outputs in outputs_per_snapshot(
+                 OrderedDict(data=data), model_fn, snapshots, batch_size, run_device, model)]
+    best_step = choose([(s.step, a) for s, a in curve], True)
+    by_step = {s.step: (s, a) for s, a in curve}
+    if output:
+        def point(step):
+            snapshot, value = by_step[step]
+            return {'step': step, 'path': os.path.abspath(snapshot.path), 'accuracy': value}
+        write_yaml(output, {
+            'dataset': dataset, 'split': split, 'model': model, 'images': len(data),
+            'run_dir': os.path.abspath(run_dir),
+            'snapshots': [point(s.step) for s, _ in curve],
+            'final': point(curve[-1][0].step),
+            'oracle_uses_labels': point(best_step),
+            'device': run_device.device, 'precision': run_device.precision,
+        })
+        logging.info('Wrote results to %s', output)
+    click.echo('Accuracy on {} {} (labelled; * the best, an oracle choice):'.format(
+        dataset, split))
+    click.echo('  {:>7}  {:>8}'.format('step', 'accuracy'))
+    for snapshot, value in curve:
+        click.echo('{} {:>7}  {:>8.4f}'.format('*' if snapshot.step == best_step else ' ',
+                                                snapshot.step, value))
+    return 0
+
+
+if __name__ == '__main__':
+    main()

@@ -49,6 +49,75 @@ def test_report_draws_a_png(tmp_path):
     assert (tmp_path / 'chart.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+def bars(ax):
+    """label -> [(bar centre, height, width)] for each bar series on a panel."""
+    from matplotlib.container import BarContainer
+    return {c.get_label(): [(p.get_x() + p.get_width() / 2, p.get_height(), p.get_width())
+                            for p in c.patches]
+            for c in ax.containers if isinstance(c, BarContainer)}
+
+
+def seed_points(ax, method):
+    """[(x, y)] per plotted series of the per-seed points of method."""
+    return [list(zip(line.get_xdata(), line.get_ydata())) for line in ax.get_lines()
+            if line.get_gid() == 'seeds/' + method]
+
+
+def test_chart_panels_ticks_bars_and_points(tmp_path):
+    pytest.importorskip('matplotlib')
+    from adda.tools import report
+    results = tmp_path / 'results'
+    mnist_usps = [four(0.70, 0.71, 0.90, 0.86), four(0.72, 0.69, 0.93, 0.88),
+                  four(0.68, 0.70, 0.88, 0.84)]
+    for seed, accuracies in enumerate(mnist_usps):
+        fake_run(results, 'mnist-usps', seed, accuracies)
+    usps_mnist = four(0.6, 0.62, 0.95, 0.96)
+    fake_run(results, 'usps-mnist', 0, usps_mnist)
+    figure = report.chart(report.load_runs(str(results)))
+    train, test = figure.axes
+    assert train.get_title().startswith('target train') and 'paper' in train.get_title()
+    assert test.get_title().startswith('target test')
+    ticks = ['MNIST→USPS\n(3 runs)', 'USPS→MNIST\n(1 run)', 'SVHN→MNIST\n(not run)']
+    for ax in (train, test):
+        assert [t.get_text() for t in ax.get_xticklabels()] == ticks
+    # The paper's figures only beside the target-train split, for every task.
+    assert sorted(bars(train)) == ['ADDA (ours)', 'ADDA (paper)', 'source only (ours)',
+                                   'source only (paper)']
+    assert sorted(bars(test)) == ['ADDA (ours)', 'source only (ours)']
+    for method, name in (('source_only', 'source only'), ('adda', 'ADDA')):
+        paper = report.METHODS[method][1]
+        assert [h for _, h, _ in bars(train)[name + ' (paper)']] == pytest.approx(
+            [paper[task][0] for task in report.TASKS])
+        for ax, split in ((train, 'train'), (test, 'test')):
+            seeds = [accuracies[method + '_' + split] for accuracies in mnist_usps]
+            ours = bars(ax)[name + ' (ours)']  # tasks with runs only, at their ticks
+            assert [round(x) for x, _, _ in ours] == [0, 1]
+            single = usps_mnist[method + '_' + split]
+            assert [h for _, h, _ in ours] == pytest.approx([sum(seeds) / 3, single])
+            points = seed_points(ax, method)
+            assert [[float(y) for _, y in series] for series in points] == [seeds, [single]]
+            for series, (x, _, width) in zip(points, ours):  # each point over its bar
+                assert all(abs(px - x) < width / 2 for px, _ in series)
+
+
+def test_chart_takes_a_method_the_paper_does_not_report(tmp_path, monkeypatch):
+    pytest.importorskip('matplotlib')
+    from adda.tools import report
+    monkeypatch.setitem(report.METHODS, 'recipe', ('recipe', {}))
+    results = tmp_path / 'results'
+    accuracies = four(0.6, 0.6, 0.9, 0.9)
+    accuracies.update(recipe_train=0.95, recipe_test=0.94)
+    fake_run(results, 'usps-mnist', 0, accuracies)
+    runs = report.load_runs(str(results))
+    train, test = report.chart(runs).axes
+    assert 'recipe (paper)' not in bars(train)
+    assert bars(train)['recipe (ours)'][0][1] == pytest.approx(0.95)
+    assert bars(test)['recipe (ours)'][0][1] == pytest.approx(0.94)
+    assert [y for _, y in seed_points(test, 'recipe')[0]] == pytest.approx([0.94])
+    assert '| USPS→MNIST | recipe | — | 0.950 ± 0.000 | 0.940 ± 0.000 | 1 |' in \
+        report.markdown_table(runs).splitlines()
+
+
 def test_data_check_lists_missing_files(data_root):
     check = [sys.executable, '-m', 'adda.data', 'check']
     assert subprocess.call(check + ['mnist', 'usps1800'], cwd=ROOT) == 0

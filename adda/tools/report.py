@@ -10,14 +10,18 @@ import yaml
 from adda.cli import adda_command
 from adda.errors import AddaError
 
-# task -> (label, paper source only (mean, std), paper ADDA (mean, std)); Tzeng et al. 2017
-PAPER = collections.OrderedDict([
-    ('mnist-usps', ('MNIST→USPS', (0.752, 0.016), (0.894, 0.002))),
-    ('usps-mnist', ('USPS→MNIST', (0.571, 0.017), (0.901, 0.008))),
-    ('svhn-mnist', ('SVHN→MNIST', (0.601, 0.011), (0.760, 0.018))),
+TASKS = collections.OrderedDict([
+    ('mnist-usps', 'MNIST→USPS'), ('usps-mnist', 'USPS→MNIST'), ('svhn-mnist', 'SVHN→MNIST')])
+# method -> (label, the paper's accuracy per task as (mean, std)); Tzeng et al. 2017, on the
+# target training split only. A method the paper does not report has an empty dict.
+METHODS = collections.OrderedDict([
+    ('source_only', ('source only', {'mnist-usps': (0.752, 0.016), 'usps-mnist': (0.571, 0.017),
+                                     'svhn-mnist': (0.601, 0.011)})),
+    ('adda', ('ADDA', {'mnist-usps': (0.894, 0.002), 'usps-mnist': (0.901, 0.008),
+                       'svhn-mnist': (0.760, 0.018)})),
 ])
-METHODS = (('source_only', 'source only'), ('adda', 'ADDA'))
 SPLITS = (('train', 'target train'), ('test', 'target test'))
+PAPER_SPLIT = 'train'
 
 
 def load_runs(results_dir):
@@ -29,7 +33,7 @@ def load_runs(results_dir):
             with open(run_file) as f:
                 task = yaml.safe_load(f)['task']
             accuracies = {}
-            for method, _ in METHODS:
+            for method in METHODS:
                 for split, _ in SPLITS:
                     path = os.path.join(folder, '{}_{}.yaml'.format(method, split))
                     if os.path.isfile(path):
@@ -50,53 +54,109 @@ def mean_std(values):
     return mean, std
 
 
+def runs_label(n):
+    """'not run', '1 run', '2 runs', ..."""
+    return 'not run' if not n else '{} run{}'.format(n, '' if n == 1 else 's')
+
+
 def markdown_table(runs):
     lines = ['| task | method | paper | target train (paper protocol) | target test | runs |',
              '|---|---|---|---|---|---|']
-    for task, (label, *paper) in PAPER.items():
-        for (method, name), (paper_mean, paper_std) in zip(METHODS, paper):
-            cells = []
+    for task, label in TASKS.items():
+        task_runs = runs.get(task, [])
+        for method, (name, paper) in METHODS.items():
+            cells = ['{:.3f} ± {:.3f}'.format(*paper[task]) if task in paper else '—']
             for split, _ in SPLITS:
-                values = [run[method, split] for run in runs.get(task, [])]
+                values = [run[method, split] for run in task_runs]
                 cells.append('{:.3f} ± {:.3f}'.format(*mean_std(values)) if values else
                              'not run')
-            lines.append('| {} | {} | {:.3f} ± {:.3f} | {} | {} | {} |'.format(
-                label, name, paper_mean, paper_std, cells[0], cells[1], len(runs.get(task, []))))
+            lines.append('| {} | {} | {} | {} | {} | {} |'.format(
+                label, name, cells[0], cells[1], cells[2], len(task_runs)))
     return '\n'.join(lines)
 
 
-def plot(runs, path):
+def chart(runs):
+    """The chart as a matplotlib Figure: a panel per split, a bar group per task.
+
+    Each group has, per method, the mean over seeds of our runs (with the standard deviation
+    and a point per seed) and, on the paper's split only, the paper's figure beside it.
+    Artists carry labels/gids for reading back: bars '<method label> (ours|paper)', seed
+    points gid 'seeds/<method>'.
+    """
     try:
-        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
         raise AddaError('--png needs matplotlib (pip install matplotlib)')
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    tasks = list(PAPER)
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    width = 0.2
-    for ax, (split, title) in zip(axes, SPLITS):
-        for i, (method, name) in enumerate(METHODS):
-            paper = [PAPER[t][1 + i] for t in tasks]
-            xs = [x + (2 * i - 1.5) * width for x in range(len(tasks))]
-            ax.bar(xs, [p[0] for p in paper], width, yerr=[p[1] for p in paper], capsize=3,
-                   label='{} (paper)'.format(name), alpha=0.45, color='C{}'.format(i))
-            run_xs = [x + width for x, t in zip(xs, tasks) if runs.get(t)]
-            ours = [mean_std([r[method, split] for r in runs[t]]) for t in tasks if runs.get(t)]
-            ax.bar(run_xs, [o[0] for o in ours], width, yerr=[o[1] for o in ours], capsize=3,
-                   label='{} (ours)'.format(name), color='C{}'.format(i))
+    tasks = list(TASKS)
+    figure = Figure(figsize=(11, 4))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, len(SPLITS), sharey=True)
+    panels = [[(i, method, kind) for i, (method, (_, paper)) in enumerate(METHODS.items())
+               for kind in (('paper', 'ours') if split == PAPER_SPLIT and paper else ('ours',))]
+              for split, _ in SPLITS]  # per panel: (method index, method, kind) per bar
+    width = 0.8 / max(len(bars) for bars in panels)
+    for ax, (split, title), bars in zip(axes, SPLITS, panels):
+        for slot, (i, method, kind) in enumerate(bars):
+            offset = (slot - (len(bars) - 1) / 2.0) * width
+            name, paper = METHODS[method]
+            color = 'C{}'.format(i)
+            if kind == 'paper':
+                shown = [t for t in tasks if t in paper]
+                ax.bar([tasks.index(t) + offset for t in shown], [paper[t][0] for t in shown],
+                       width, yerr=[paper[t][1] for t in shown], capsize=3, alpha=0.45,
+                       color=color, label='{} (paper)'.format(name))
+            else:
+                draw_ours(ax, runs, method, split, offset, width, color, name)
         ax.set_xticks(range(len(tasks)))
-        ax.set_xticklabels(['{}\n({})'.format(PAPER[t][0], '{} runs'.format(len(runs[t]))
-                                               if runs.get(t) else 'not run') for t in tasks])
-        ax.set_title(title)
+        ax.set_xticklabels(['{}\n({})'.format(TASKS[t], runs_label(len(runs.get(t, []))))
+                            for t in tasks])
+        ax.set_title(title + (" (the paper's protocol)" if split == PAPER_SPLIT else
+                              ' (not in the paper)'))
+        ax.set_xlim(-0.5, len(tasks) - 0.5)
         ax.set_ylim(0, 1)
         ax.grid(axis='y', alpha=0.3)
     axes[0].set_ylabel('target accuracy')
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc='lower center', ncol=4, fontsize=8, frameon=False)
+    legend = collections.OrderedDict()
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    if 'one seed' in legend:
+        legend['one seed'] = legend.pop('one seed')  # last
+    figure.legend(list(legend.values()), list(legend), loc='lower center',
+                  ncol=min(len(legend), 5), fontsize=8, frameon=False)
     figure.tight_layout(rect=(0, 0.06, 1, 1))
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    return figure
+
+
+def draw_ours(ax, runs, method, split, offset, width, color, name):
+    """Our mean ± std per task that has runs, and a black point per seed over each bar."""
+    tasks = [t for t in TASKS if runs.get(t)]
+    xs = [list(TASKS).index(t) + offset for t in tasks]
+    values = [[run[method, split] for run in runs[t]] for t in tasks]
+    stats = [mean_std(v) for v in values]
+    ax.bar(xs, [m for m, _ in stats], width, yerr=[s for _, s in stats], capsize=3,
+           color=color, label='{} (ours)'.format(name))
+    for x, seeds in zip(xs, values):
+        spread = [0.0] if len(seeds) == 1 else [
+            (k / (len(seeds) - 1.0) - 0.5) * 0.6 * width for k in range(len(seeds))]
+        ax.plot([x + d for d in spread], seeds, linestyle='none', marker='o', markersize=3,
+                color='black', alpha=0.7, label='one seed', gid='seeds/{}'.format(method))
+
+
+def plot(runs, path):
+    """Draw chart(runs) into path, in the format its extension names (PNG without one)."""
+    figure = chart(runs)
+    partial = path + '.partial'
+    try:
+        figure.savefig(partial, dpi=120, format=os.path.splitext(path)[1][1:].lower() or 'png')
+        os.replace(partial, path)
+    except (OSError, ValueError) as e:
+        raise AddaError('cannot write the chart {}: {}'.format(
+            path, e.strerror if isinstance(e, OSError) and e.strerror else e))
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 @click.command()
@@ -107,14 +167,17 @@ def plot(runs, path):
 def main(results_dir, markdown, png):
     """Mean ± std over seeds of each task's source-only and ADDA accuracy, beside the paper's,
     on the target training data (the paper's protocol) and the target test split."""
+    from adda.checks import check_output_file
+    from adda.util import write_text
     if not os.path.isdir(results_dir):
         raise AddaError('no results folder {}'.format(results_dir))
+    check_output_file(markdown, '--markdown')
+    check_output_file(png, '--png')
     runs = load_runs(results_dir)
     table = markdown_table(runs)
     click.echo(table)
     if markdown:
-        with open(markdown, 'w') as f:
-            f.write(table + '\n')
+        write_text(markdown, table + '\n', 'the table')
     if png:
         plot(runs, png)
         click.echo('Chart: {}'.format(png))

@@ -1,8 +1,9 @@
 """The graphs the tools run: source training, adversarial adaptation and evaluation.
 
-A training graph runs ``num_steps`` optimisation steps per session call inside a tf.while_loop
-(``--steps_per_run``) and returns every step's losses, so logging, NaN checks and snapshots see
-each step as if it had been run alone.
+A training graph is a step function handed to the DevicePlan's loop (adda/loops.py): on the
+CPU and GPU up to ``--steps_per_run`` steps per session call in a tf.while_loop, each step's
+losses returned; on the NPU a single static step that the device repeats. The plan also says
+how the loss is scaled (mixed precision) and whether every shape must be static.
 """
 from collections import OrderedDict
 
@@ -16,6 +17,7 @@ from adda.layers import weight_decay
 from adda.models import preprocessing
 from adda.recipe import (FAITHFUL, MovingAverage, adversary_loss, domain_labels, infomax,
                          r1_penalty, source_pull)
+from adda.session import DevicePlan
 from adda.util import collect_vars
 
 SOURCE_STREAM, TARGET_STREAM = 0, 1
@@ -24,22 +26,26 @@ SOURCE_STREAM, TARGET_STREAM = 0, 1
 class TrainGraph(object):
     """What a training loop needs from a graph.
 
-    outputs: OrderedDict name -> [num_steps] per-step values of the last session call;
-    num_steps: scalar placeholder (defaults to steps_per_run); global_step: steps done;
-    inputs: the Batches to initialise; snapshot_vars: what a snapshot saves, by stripped name.
+    loop: runs the steps (``loop.run(sess, n)``); outputs: OrderedDict name -> fetchable
+    values (losses first, then the loss scaler's); loss_names: which outputs are losses;
+    global_step: steps done; inputs: the Batches to initialise; snapshot_vars: what a snapshot
+    saves, by stripped name.
     """
 
-    def __init__(self, outputs, num_steps, global_step, inputs, snapshot_vars):
-        self.outputs = outputs
-        self.num_steps = num_steps
+    def __init__(self, loop, loss_names, global_step, inputs, snapshot_vars):
+        self.loop = loop
+        self.outputs = loop.outputs
+        self.loss_names = loss_names
         self.global_step = global_step
         self.inputs = inputs
         self.snapshot_vars = snapshot_vars
 
     def start(self, sess):
-        """Start the input pipelines; call once the variables hold their starting values."""
+        """Start the input pipelines and the loop; call once the variables hold their starting
+        values."""
         for batches in self.inputs:
             batches.initialize(sess)
+        self.loop.start(sess)
 
     def after_restore(self, sess):
         """Called once the starting weights are loaded (not on resume)."""
@@ -104,55 +110,51 @@ def model_outputs(model_fn, images, scope, layers, shards=1):
     return outputs
 
 
-def step_loop(step_fn, names, steps_per_run, global_step):
-    """Run ``step_fn(step) -> (outputs, update_op)`` ``num_steps`` times in the graph.
-
-    Returns (OrderedDict name -> stacked per-step outputs, num_steps placeholder). Fetching
-    the outputs runs the steps and advances ``global_step``.
-    """
-    num_steps = tf.placeholder_with_default(tf.constant(steps_per_run, tf.int32), [],
-                                            name='num_steps')
-    start = global_step.read_value()
-
-    def body(i, arrays):
-        outputs, update = step_fn(start + tf.cast(i, tf.int64))
-        with tf.control_dependencies([update]):
-            return i + 1, [a.write(i, outputs[name]) for a, name in zip(arrays, names)]
-
-    arrays = [tf.TensorArray(tf.float32, size=num_steps) for _ in names]
-    _, arrays = tf.while_loop(lambda i, _: i < num_steps, body, [tf.constant(0), arrays],
-                              parallel_iterations=1, name='steps')
-    stacked = [a.stack() for a in arrays]
-    with tf.control_dependencies(stacked):
-        advance = global_step.assign_add(tf.cast(num_steps, tf.int64))
-    with tf.control_dependencies([advance]):
-        outputs = OrderedDict((name, tf.identity(s, name=name)) for name, s in zip(names, stacked))
-    return outputs, num_steps
+def masked_xent(labels, logits, ignore_label):
+    """Cross-entropy averaged over the examples whose label is not ``ignore_label``, with
+    static shapes (a weight per example, not a mask that changes the batch size); 0 when
+    every example is ignored."""
+    keep = tf.cast(tf.not_equal(labels, ignore_label), tf.float32)
+    safe = tf.where(tf.not_equal(labels, ignore_label), labels, tf.zeros_like(labels))
+    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits)
+    return tf.reduce_sum(losses * keep) / tf.maximum(tf.reduce_sum(keep), 1.0)
 
 
 def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsize=None,
-                          ignore_label=None, start_step=0, steps_per_run=1, scope=None,
-                          shards=1):
+                          ignore_label=None, start_step=0, plan=None, scope=None):
     """Supervised training of ``model_fn`` on ``split``: cross-entropy plus L2 weight decay."""
+    plan = plan or DevicePlan.for_tests()
     scope = scope or model_fn.__name__
     batches = training_batches(split, batch_size, seed, lambda x: preprocessing(x, model_fn),
                                start_step=start_step, stream=SOURCE_STREAM)
     global_step = tf.train.get_or_create_global_step()
     model_vars = create_model_variables(model_fn, scope)
+    scaler = plan.loss_scaler()
+    var_list = list(model_vars.values())
 
     def step(step_index):
         images, labels = batches.get_next()
-        logits = model_output(model_fn, images, scope, shards=shards)
+        logits = model_output(model_fn, images, scope, shards=plan.shards)
         if ignore_label is not None:
-            keep = tf.not_equal(labels, ignore_label)
-            labels, logits = tf.boolean_mask(labels, keep), tf.boolean_mask(logits, keep)
-        loss = softmax_xent(labels, logits) + weight_decay(model_vars.values(),
-                                                           model_fn.weight_decay)
+            xent = masked_xent(labels, logits, ignore_label)
+        else:
+            xent = softmax_xent(labels, logits)
+        loss = xent + weight_decay(var_list, model_fn.weight_decay)
         optimizer = make_optimizer(solver, scheduled_lr(lr, stepsize, step_index))
-        return {'loss': loss}, optimizer.minimize(loss, var_list=list(model_vars.values()))
+        update = scaler.apply([(optimizer, scaler.gradients(loss, var_list))])
+        return step_outputs({'loss': loss}, update, scaler)
 
-    outputs, num_steps = step_loop(step, ['loss'], steps_per_run, global_step)
-    return TrainGraph(outputs, num_steps, global_step, [batches], model_vars)
+    loop = plan.loop()
+    loop.build(step, ['loss'] + scaler.output_names, global_step)
+    return TrainGraph(loop, ['loss'], global_step, [batches], model_vars)
+
+
+def step_outputs(losses, update, scaler):
+    """(outputs, update) of a step: the losses, then the scaler's state after the update."""
+    outputs = OrderedDict(losses)
+    with tf.control_dependencies([update]):
+        outputs.update(scaler.outputs())
+    return outputs, update
 
 
 class _Features(object):
@@ -172,13 +174,15 @@ class AddaGraph(TrainGraph):
     images are computed once, in order, when training starts (and again on resume), instead of
     in every step: the same values without the source network's pass in each step.
 
-    source_vars: the source network's variables; source_eval, source_features: the pipeline
-    over the source images and the source network's output for its batches.
+    source_vars, target_vars: the two networks' variables (the snapshot saves the target's, or
+    their moving average); source_eval, source_features: the pipeline over the source images
+    and the source network's output for its batches.
     """
 
-    def __init__(self, outputs, num_steps, global_step, inputs, snapshot_vars, source_vars,
-                 source_eval, source_features, source_labels, average=None):
-        super(AddaGraph, self).__init__(outputs, num_steps, global_step, inputs, snapshot_vars)
+    def __init__(self, loop, loss_names, global_step, inputs, snapshot_vars, source_vars,
+                 source_eval, source_features, source_labels, target_vars, average=None):
+        super(AddaGraph, self).__init__(loop, loss_names, global_step, inputs, snapshot_vars)
+        self.target_vars = target_vars
         self.source_vars = source_vars
         self.source_eval = source_eval
         self.source_features = source_features
@@ -191,14 +195,15 @@ class AddaGraph(TrainGraph):
 
     def start(self, sess):
         features = np.concatenate(list(each_batch(sess, self.source_eval, self.source_features)))
-        self.inputs[0].initialize(sess, (features, self.source_labels))
+        # the evaluation pipeline pads its last batch: keep the real images' features
+        self.inputs[0].initialize(sess, (features[:len(self.source_labels)], self.source_labels))
         self.inputs[1].initialize(sess)
+        self.loop.start(sess)
 
 
 def build_adda_training(source_split, target_split, model_fn, batch_size, lr, solver, seed,
                         adversary_layers=(500, 500), adversary_leaky=True, stepsize=None,
-                        start_step=0, steps_per_run=1, shards=1, feature_layer=None,
-                        options=FAITHFUL):
+                        start_step=0, plan=None, feature_layer=None, options=FAITHFUL):
     """Adversarial adaptation: a frozen source net, a target net and a discriminator.
 
     The discriminator sees the logits of both nets (source label 0, target 1), or the output of
@@ -209,6 +214,9 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     single session call did. ``options`` (adda.recipe.AdaptationOptions) adds the opt-in
     stabilisers; the defaults build the original step.
     """
+    plan = plan or DevicePlan.for_tests()
+    shards = plan.shards
+
     def preprocess(x):
         return preprocessing(x, model_fn)
     source_eval = evaluation_batches(source_split, 1000, preprocess)
@@ -230,6 +238,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     adversary_vars = collect_vars('adversary')
     adversary_list = list(adversary_vars.values())
     average = MovingAverage(target_vars, options.ema) if options.ema else None
+    scaler = plan.loss_scaler()
     beta1 = 0.5
 
     def discriminator(features):
@@ -245,11 +254,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
         else:
             target_ft = model_output(model_fn, target_images, 'target', feature_layer, shards)
             target_logits = None
-        if source_ft.shape[0].value and target_ft.shape[0].value:
-            domain = domain_labels(source_ft.shape[0].value, target_ft.shape[0].value)
-        else:
-            domain = tf.concat([tf.zeros([tf.shape(source_ft)[0]], tf.int32),
-                                tf.ones([tf.shape(target_ft)[0]], tf.int32)], 0)
+        domain = domain_labels(int(source_ft.shape[0]), int(target_ft.shape[0]))
         logits = discriminator(tf.concat([source_ft, target_ft], 0))
         return source_ft, target_ft, target_logits, domain, logits
 
@@ -267,8 +272,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
         """One extra discriminator update on fresh batches (--adversary_steps > 1)."""
         source_ft, _, _, domain, logits = forward()
         _, objective = adversary_objective(source_ft, domain, logits)
-        return optimizer.apply_gradients(zip(tf.gradients(objective, adversary_list),
-                                             adversary_list))
+        return scaler.apply([(optimizer, scaler.gradients(objective, adversary_list))])
 
     def step(step_index):
         rate = scheduled_lr(lr, stepsize, step_index)
@@ -296,33 +300,40 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
             mapping_total += options.source_pull * source_pull(adapted, source_vars)
         if options.target_infomax:
             mapping_total += options.target_infomax * infomax(target_logits)
-        mapping_grads = tf.gradients(mapping_total, target_list)
-        adversary_grads = tf.gradients(adversary_total, adversary_list)
-        with tf.control_dependencies(list(mapping_grads) + adversary_grads):
-            update = tf.group(
-                target_optimizer.apply_gradients(zip(mapping_grads, target_list)),
-                adversary_optimizer.apply_gradients(zip(adversary_grads, adversary_list)))
+        mapping_grads = scaler.gradients(mapping_total, target_list)
+        adversary_grads = scaler.gradients(adversary_total, adversary_list)
+        with tf.control_dependencies([g for g, _ in mapping_grads + adversary_grads
+                                      if g is not None]):
+            update = scaler.apply([(target_optimizer, mapping_grads),
+                                   (adversary_optimizer, adversary_grads)])
         if average is not None:
             with tf.control_dependencies([update]):
                 update = average.update()
-        return {'mapping_loss': mapping_loss, 'adversary_loss': adversary_loss_value}, update
+        return step_outputs(
+            OrderedDict([('mapping_loss', mapping_loss), ('adversary_loss', adversary_loss_value)]),
+            update, scaler)
 
-    outputs, num_steps = step_loop(step, ['mapping_loss', 'adversary_loss'], steps_per_run,
-                                   global_step)
+    loop = plan.loop()
+    loss_names = ['mapping_loss', 'adversary_loss']
+    loop.build(step, loss_names + scaler.output_names, global_step)
     snapshot_vars = average.shadows if average is not None else target_vars
-    return AddaGraph(outputs, num_steps, global_step, [source_batches, target_batches],
+    return AddaGraph(loop, loss_names, global_step, [source_batches, target_batches],
                      snapshot_vars, source_vars, source_eval, source_features,
-                     source_split.labels, average=average)
+                     source_split.labels, target_vars, average=average)
 
 
 class EvalGraph(object):
-    """Predictions and labels of ``split``'s images, batch by batch, in order."""
+    """Predictions and labels of ``split``'s images, batch by batch, in order.
+
+    Every batch has ``batch_size`` images (static shapes; the last one is padded), and the
+    padding is left out of the counts.
+    """
 
     def __init__(self, split, model_fn, batch_size, scope=None):
         scope = scope or model_fn.__name__
         self.split = split
         self.batches = evaluation_batches(split, batch_size, lambda x: preprocessing(x, model_fn))
-        images, self.labels = self.batches.get_next()
+        images, self.labels, self.valid = self.batches.get_next()
         logits, _ = model_fn(images, scope=scope, is_training=False)
         self.predictions = tf.argmax(logits, -1)
         self.model_vars = collect_vars(scope)
@@ -331,8 +342,9 @@ class EvalGraph(object):
         """num_classes x num_classes counts: row = true class, column = predicted class."""
         n = self.split.num_classes
         matrix = np.zeros((n, n), np.int64)
-        for predictions, labels in each_batch(sess, self.batches, [self.predictions,
-                                                                   self.labels]):
+        for predictions, labels, valid in each_batch(sess, self.batches, [
+                self.predictions, self.labels, self.valid]):
+            predictions, labels = predictions[valid], labels[valid]
             matrix += np.bincount(labels * n + np.clip(predictions, 0, n - 1),
                                   minlength=n * n).reshape(n, n)
             if progress is not None:

@@ -1,4 +1,6 @@
-"""The session configuration for the NPU (Ascend, through npu_bridge), a GPU or the CPU."""
+"""The device decisions, in one place: the session configuration for the NPU (Ascend, through
+npu_bridge), a GPU or the CPU, and the DevicePlan that tells the graphs how to loop, scale the
+loss and shape their tensors there."""
 import collections
 import importlib
 import logging
@@ -13,6 +15,10 @@ NPU_PRECISION_MODES = ('allow_mix_precision', 'allow_fp32_to_fp16', 'force_fp32'
 PRECISIONS = ('mixed', 'fp32') + NPU_PRECISION_MODES
 # What --precision mixed / fp32 mean on the NPU.
 NPU_MODE_OF = {'mixed': 'allow_mix_precision', 'fp32': 'force_fp32'}
+
+# Precisions that compute in float16 somewhere, so that loss scaling is on by default.
+FLOAT16_PRECISIONS = ('mixed', 'allow_mix_precision', 'allow_fp32_to_fp16')
+DEFAULT_STEPS_PER_RUN = 10
 
 RunDevice = collections.namedtuple('RunDevice', 'config device precision description')
 
@@ -54,16 +60,27 @@ def resolve_device(device):
     return 'gpu' if gpu_count() else 'cpu'
 
 
-def npu_config(precision_mode):
-    """ConfigProto that hands the graph to the NPU through the NpuOptimizer rewrite."""
+def npu_config(precision_mode, iterations_per_loop=None):
+    """ConfigProto that hands the graph to the NPU through the NpuOptimizer rewrite.
+
+    With ``iterations_per_loop`` (training), the input's GetNext runs on the device
+    (``enable_data_pre_proc``, the prerequisite of iteration offload) and each session call of
+    the loop op runs that many iterations there.
+    """
     from tensorflow.core.protobuf.rewriter_config_pb2 import RewriterConfig
     config = tf.ConfigProto()
     custom_op = config.graph_options.rewrite_options.custom_optimizers.add()
     custom_op.name = 'NpuOptimizer'
     custom_op.parameter_map['use_off_line'].b = True
     custom_op.parameter_map['precision_mode'].s = tf.compat.as_bytes(precision_mode)
+    if iterations_per_loop:
+        custom_op.parameter_map['enable_data_pre_proc'].b = True
+        custom_op.parameter_map['iterations_per_loop'].i = iterations_per_loop
     config.graph_options.rewrite_options.remapping = RewriterConfig.OFF
     config.graph_options.rewrite_options.memory_optimization = RewriterConfig.OFF
+    npu = import_npu_bridge()
+    if npu is not None and hasattr(npu, 'npu_config_proto'):
+        config = npu.npu_config_proto(config_proto=config)
     return config
 
 
@@ -83,11 +100,12 @@ def cpu_config(threads):
     return config
 
 
-def session_config(device='auto', precision=None, threads=None):
+def session_config(device='auto', precision=None, threads=None, iterations_per_loop=None):
     """RunDevice(config, device, precision, description) for ``device`` and ``precision``.
 
     precision None means the device's default: mixed (allow_mix_precision) on the NPU, fp32
-    elsewhere. The NPU also takes its own precision_mode names.
+    elsewhere. The NPU also takes its own precision_mode names. ``iterations_per_loop`` (NPU
+    training sessions) turns on the device-side loop.
     """
     device = resolve_device(device)
     if precision is not None and precision not in PRECISIONS:
@@ -95,7 +113,7 @@ def session_config(device='auto', precision=None, threads=None):
             precision, ', '.join(PRECISIONS)))
     if device == 'npu':
         mode = NPU_MODE_OF.get(precision or 'mixed', precision)
-        return RunDevice(npu_config(mode), 'npu', mode,
+        return RunDevice(npu_config(mode, iterations_per_loop), 'npu', mode,
                          'Ascend NPU (precision_mode {})'.format(mode))
     precision = precision or 'fp32'
     if precision in NPU_PRECISION_MODES:
@@ -112,9 +130,9 @@ def session_config(device='auto', precision=None, threads=None):
 
 
 def default_steps_per_run(device):
-    """Training steps per session call: 10 (fewer host round trips), 1 on the NPU, whose own
-    loop offload (iterations_per_loop) is the better tool there."""
-    return 1 if device == 'npu' else 10
+    """Training steps per session call: 10 everywhere (fewer host round trips); on the NPU
+    they are the device-side loop's iterations_per_loop."""
+    return DEFAULT_STEPS_PER_RUN
 
 
 def default_shards(device):
@@ -128,3 +146,68 @@ def create_session(run_device):
         logging.info('Using GPU {}'.format(os.environ.get('CUDA_VISIBLE_DEVICES', '0')))
     logging.info('Running on %s with TensorFlow %s', run_device.description, tf.__version__)
     return tf.Session(config=run_device.config)
+
+
+class DevicePlan(object):
+    """What the graphs and the training loop ask of the device, decided here once.
+
+    loop(): a GraphLoop (CPU, GPU: a tf.while_loop of up to K steps per call) or a DeviceLoop
+    (NPU: a static single step, repeated K times per call by the adapter's iteration offload);
+    loss_scaler(): none, in-graph dynamic/fixed scaling (GPU, CPU) or npu_bridge's
+    NPULossScaleOptimizer (NPU); static_shapes: whether every tensor on the device must have a
+    fully known shape; shards: batch slices computed as separate ops (multi-core CPU).
+    """
+
+    def __init__(self, run_device, steps_per_run=None, loss_scale=None, shards=None):
+        from adda.loss_scale import LossScale
+        self.run_device = run_device
+        self.device = run_device.device
+        self.steps_per_run = steps_per_run or default_steps_per_run(self.device)
+        self.shards = shards or default_shards(self.device)
+        if loss_scale is None:
+            float16 = run_device.precision in FLOAT16_PRECISIONS
+            loss_scale = LossScale('dynamic' if float16 else 'none', None)
+        self.loss_scale = loss_scale
+        self.static_shapes = self.device == 'npu'
+
+    @classmethod
+    def for_tests(cls, steps_per_run=1, shards=1):
+        """The CPU plan with one step per call unless asked, as graph tests want it."""
+        run_device = RunDevice(None, 'cpu', 'fp32', 'CPU')
+        return cls(run_device, steps_per_run, None, shards)
+
+    def describe(self):
+        parts = ['{} steps per session call{}'.format(
+            self.steps_per_run, ' (device-side loop)' if self.device == 'npu' else '')]
+        if self.loss_scale.mode != 'none':
+            parts.append('{} loss scaling{}'.format(self.loss_scale.mode, (
+                ' ({:g})'.format(self.loss_scale.value) if self.loss_scale.value else '')))
+        return ', '.join(parts)
+
+    def loop(self):
+        from adda.loops import DeviceLoop, GraphLoop
+        if self.device == 'npu':
+            return DeviceLoop(self.steps_per_run, import_npu_bridge())
+        return GraphLoop(self.steps_per_run)
+
+    def loss_scaler(self):
+        from adda import loss_scale
+        if self.loss_scale.mode == 'none':
+            return loss_scale.NoScaling()
+        if self.device == 'npu':
+            return loss_scale.NpuScaling(import_npu_bridge(), self.loss_scale)
+        if self.loss_scale.mode == 'dynamic':
+            return loss_scale.InGraphScaling()
+        return loss_scale.InGraphScaling(self.loss_scale.value, dynamic=False)
+
+    def check_schedule(self, iterations, snapshot, start_step=0):
+        """On the NPU every session call runs exactly K iterations: the counts must fit."""
+        if self.device != 'npu':
+            return
+        k = self.steps_per_run
+        for value, what in ((iterations, '--iterations'), (snapshot, '--snapshot'),
+                            (start_step, 'the step to resume from')):
+            if value % k:
+                raise AddaError('{} {} is not a multiple of --steps_per_run {}: the NPU runs {} '
+                                'iterations per session call (iterations_per_loop)'.format(
+                                    what, value, k, k))

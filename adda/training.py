@@ -18,13 +18,14 @@ import numpy as np
 from tqdm import tqdm
 
 import adda
-from adda.checkpoints import Snapshots, latest_state
+from adda.checkpoints import Snapshots
 from adda.compat import tf
 from adda.errors import AddaError
 from adda.graphs import lr_at
-from adda.session import (create_session, default_shards, default_steps_per_run,
-                          session_config)
-from adda.util import add_logfile, write_yaml
+from adda.loss_scale import COLLAPSE_STREAK
+from adda.session import DEFAULT_STEPS_PER_RUN, DevicePlan, create_session, session_config
+from adda.rundir import prepare_run_dir
+from adda.util import write_yaml
 
 CONFIG_FILE = 'config.yaml'
 
@@ -72,45 +73,84 @@ class _Signals(object):
 
 
 class Trainer(object):
-    """Runs a TrainGraph from ``start_step`` to ``iterations``."""
+    """Runs a TrainGraph from ``start_step`` to ``iterations``.
+
+    The graph's loop says which steps the host sees: every step (CPU, GPU) or the last of each
+    device-side loop (NPU). Logs, summaries and the NaN guard act on what it sees; a record
+    that stands for several steps is logged when they include a multiple of ``display``.
+    Under loss scaling a skipped step (non-finite gradients) is not a failure, but a run whose
+    steps keep overflowing is.
+    """
 
     def __init__(self, graph, snapshots, output, output_dir, iterations, display, snapshot,
-                 lr, stepsize, steps_per_run, start_step, labels):
+                 lr, stepsize, start_step, labels):
         self.graph, self.snapshots = graph, snapshots
         self.output, self.output_dir = output, output_dir
         self.iterations, self.display, self.snapshot = iterations, display, snapshot
         self.lr, self.stepsize = lr, stepsize
-        self.steps_per_run, self.step = steps_per_run, start_step
-        self.names = list(graph.outputs)
+        self.step = start_step
+        self.names = list(graph.loss_names)
+        self.scaled = 'loss_scale' in graph.outputs
         self.labels = labels
         self.history = {name: deque(maxlen=10) for name in self.names}
 
     def _chunk(self):
-        """Steps in the next session call: at most steps_per_run, ending on snapshot steps."""
+        """Steps in the next session call: K on the NPU, else at most K, ending on snapshot
+        steps and the last iteration."""
+        loop = self.graph.loop
+        if loop.whole_calls:
+            return loop.steps_per_run
         to_snapshot = self.snapshot - self.step % self.snapshot
-        return min(self.steps_per_run, self.iterations - self.step, to_snapshot)
+        return min(loop.steps_per_run, self.iterations - self.step, to_snapshot)
 
     def _summary(self, writer, step, values):
-        summary = tf.Summary(value=[tf.Summary.Value(tag='loss/' + name, simple_value=float(v))
-                                    for name, v in zip(self.names, values)])
+        summary = tf.Summary(value=[tf.Summary.Value(tag='loss/' + name,
+                                                     simple_value=float(values[name]))
+                                    for name in self.names])
         summary.value.add(tag='learning_rate', simple_value=lr_at(self.lr, self.stepsize, step))
+        if self.scaled:
+            for name in ('loss_scale', 'skipped_steps'):
+                summary.value.add(tag=name, simple_value=float(values[name]))
         writer.add_summary(summary, step)
 
-    def _after_step(self, i, values, writer, bar):
-        for name, value in zip(self.names, values):
-            if not math.isfinite(value):
-                last = self.snapshots.last or 'none was saved'
+    def _check(self, i, values):
+        last = self.snapshots.last or 'none was saved'
+        if self.scaled:
+            if values['skipped_streak'] >= COLLAPSE_STREAK:
+                raise AddaError(
+                    'loss scaling collapsed: the last {:d} steps overflowed (loss scale {:g}) '
+                    'at iteration {}; stopped without saving (last good snapshot: {})'.format(
+                        int(values['skipped_streak']), values['loss_scale'], i, last))
+            return  # a non-finite loss here belongs to a skipped step
+        for name in self.names:
+            if not math.isfinite(values[name]):
                 raise AddaError('training diverged: {} is {} at iteration {}; stopped without '
-                                'saving (last good snapshot: {})'.format(name, value, i, last))
-            self.history[name].append(value)
-        if i % self.display == 0:
-            averages = [np.mean(self.history[name]) for name in self.names]
-            logging.info(format_losses(i, self.labels, values, averages))
+                                'saving (last good snapshot: {})'.format(name, values[name], i,
+                                                                          last))
+
+    def _record(self, i, span, values, writer):
+        """Values of step ``i``, standing for steps i - span + 1 .. i."""
+        self._check(i, values)
+        for name in self.names:
+            if math.isfinite(values[name]):
+                self.history[name].append(values[name])
+        if i // self.display != (i - span) // self.display:
+            losses = [values[name] for name in self.names]
+            averages = [np.mean(self.history[name]) if self.history[name] else float('nan')
+                        for name in self.names]
+            line = format_losses(i, self.labels, losses, averages)
+            if self.scaled:
+                line += '    loss scale: {:g}    skipped steps: {:d}'.format(
+                    values['loss_scale'], int(values['skipped_steps']))
+            logging.info(line)
             self._summary(writer, i, values)
-        if self.stepsize and (i + 1) % self.stepsize == 0:
-            lr = lr_at(self.lr, self.stepsize, i + 1)
-            logging.info('Changed learning rate to {:.0e}'.format(lr))
-            bar.set_description('{} (lr: {:.0e})'.format(self.output, lr))
+
+    def _lr_changes(self, first, n, bar):
+        for done in range(first + 1, first + n + 1):
+            if self.stepsize and done % self.stepsize == 0:
+                lr = lr_at(self.lr, self.stepsize, done)
+                logging.info('Changed learning rate to {:.0e}'.format(lr))
+                bar.set_description('{} (lr: {:.0e})'.format(self.output, lr))
 
     def run(self, sess):
         """Train; returns the exit status (0, or 128 + signal number when interrupted)."""
@@ -122,10 +162,9 @@ class Trainer(object):
             with _Signals() as signals:
                 while self.step < self.iterations:
                     n = self._chunk()
-                    values = sess.run(self.graph.outputs, {self.graph.num_steps: n})
-                    for j in range(n):
-                        self._after_step(self.step + j, [values[k][j] for k in self.names],
-                                         writer, bar)
+                    for offset, span, values in self.graph.loop.run(sess, n):
+                        self._record(self.step + offset, span, values, writer)
+                    self._lr_changes(self.step, n, bar)
                     self.step += n
                     bar.update(n)
                     if self.step % self.snapshot == 0 or self.step == self.iterations:
@@ -145,18 +184,21 @@ class Trainer(object):
 def run_training(opts, build_graph, restore_initial, labels):
     """Everything a training tool does once its arguments are parsed.
 
-    ``build_graph(seed, start_step)`` returns a TrainGraph in the default graph, built with
-    ``opts['steps_per_run']`` and ``opts['shards']`` (filled in here for the device);
+    ``build_graph(seed, start_step, plan)`` returns a TrainGraph in the default graph, built
+    for the DevicePlan ``plan`` (steps per call, loss scaling, shards; decided here);
     ``restore_initial(sess, graph)`` loads starting weights when not resuming.
     Returns the exit status.
     """
     output_dir = os.path.join(opts['snapshot_dir'], opts['output'])
-    os.makedirs(output_dir, exist_ok=True)
-    add_logfile(os.path.join(output_dir, 'train.log'))
-    run_device = session_config(opts['device'], opts['precision'])
-    opts['steps_per_run'] = opts['steps_per_run'] or default_steps_per_run(run_device.device)
-    opts['shards'] = default_shards(run_device.device)
-    resume = latest_state(output_dir) if opts['resume'] else None
+    steps_per_run = opts['steps_per_run'] or DEFAULT_STEPS_PER_RUN
+    run_device = session_config(opts['device'], opts['precision'],
+                                iterations_per_loop=steps_per_run)
+    plan = DevicePlan(run_device, steps_per_run, opts.get('loss_scale'))
+    plan.check_schedule(opts['iterations'], opts['snapshot'])
+    opts.update(steps_per_run=plan.steps_per_run, shards=plan.shards,
+                loss_scale=plan.loss_scale.mode if plan.loss_scale.mode != 'fixed' else
+                plan.loss_scale.value)
+    resume = prepare_run_dir(output_dir, opts)  # lock, intact state to resume, train.log
     seed = opts['seed']
     if opts['resume']:
         if resume is None:
@@ -164,28 +206,30 @@ def run_training(opts, build_graph, restore_initial, labels):
         elif seed is None:
             seed = _previous_seed(output_dir)
     start_step = resume[1] if resume else 0
+    plan.check_schedule(opts['iterations'], opts['snapshot'], start_step)
     if start_step >= opts['iterations']:
         logging.info('%s already ran %d of %d iterations: nothing to do', output_dir,
                      start_step, opts['iterations'])
         return 0
     with tf.Graph().as_default():
         seed = seed_everything(seed)
-        graph = build_graph(seed, start_step)
+        graph = build_graph(seed, start_step, plan)
         snapshots = Snapshots(output_dir, opts['output'], graph.snapshot_vars,
                               max_to_keep=opts['keep'] or None)
         _write_config(output_dir, opts, seed, run_device, start_step)
+        logging.info('Training with %s', plan.describe())
         with create_session(run_device) as sess:
             sess.run(tf.global_variables_initializer())
             if resume:
                 logging.info('Resuming from %s at iteration %d', resume[0], start_step)
-                snapshots.restore_state(sess, resume[0])
+                snapshots.restore_state(sess, resume, lambda: restore_initial(sess, graph), graph)
             else:
                 restore_initial(sess, graph)
                 graph.after_restore(sess)
             graph.start(sess)
             trainer = Trainer(graph, snapshots, opts['output'], output_dir, opts['iterations'],
                               opts['display'], opts['snapshot'], opts['lr'], opts['stepsize'],
-                              opts['steps_per_run'], start_step, labels)
+                              start_step, labels)
             return trainer.run(sess)
 
 

@@ -1,13 +1,17 @@
-"""Variable collection by scope-stripped names, and logging that does not break progress bars."""
+"""Variable collection by scope-stripped names, logging that does not break progress bars, and
+files written whole or not at all."""
+import contextlib
+import glob
 import logging
 import logging.config
 import os
+import sys
 from collections import OrderedDict
 
 import yaml
 from tqdm import tqdm
 
-from adda.errors import AddaError
+from adda.errors import AddaError, write_error
 
 
 class TqdmHandler(logging.StreamHandler):
@@ -29,10 +33,26 @@ def config_logging(logfile=None):
         add_logfile(logfile)
 
 
+class _LogFile(logging.FileHandler):
+    """A log file that, when it can no longer be written (a full disk), says so once on stderr
+    and leaves the console logging alone, instead of a traceback per record."""
+
+    def handleError(self, record):
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            return logging.FileHandler.handleError(self, record)
+        logging.getLogger().removeHandler(self)
+        sys.stderr.write('Warning: {}; logging to the console only\n'.format(
+            write_error(self.baseFilename, error, 'the log file')))
+
+
 def add_logfile(logfile):
     """Also log to ``logfile`` (appending), in the console's format."""
     root = logging.getLogger()
-    handler = logging.FileHandler(logfile, encoding='utf8')
+    try:
+        handler = _LogFile(logfile, encoding='utf8')
+    except OSError as e:
+        raise write_error(logfile, e, 'the log file')
     if root.handlers:
         handler.setFormatter(root.handlers[0].formatter)
     root.addHandler(handler)
@@ -78,16 +98,59 @@ def slice_vars(var_dict, start=None, end=None, scope=''):
     return OrderedDict((name, var_dict[name]) for name in names[position(start):position(end)])
 
 
-def write_yaml(path, data):
-    """Write ``data`` as YAML to ``path`` atomically (a temporary file renamed into place)."""
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    tmp = '{}.tmp{}'.format(path, os.getpid())
+def fsync_folder(folder):
+    """Make renames in ``folder`` durable (best effort: not every file system allows it)."""
     try:
-        with open(tmp, 'w') as f:
-            yaml.safe_dump(data, f, default_flow_style=None, sort_keys=False)
-        os.replace(tmp, path)
+        fd = os.open(folder or '.', os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        os.close(fd)
+
+
+def temporary_name(path):
+    """A hidden name beside ``path``, unique to this process, with the same extension."""
+    folder, name = os.path.split(path)
+    return os.path.join(folder, '.{}.{}.tmp{}'.format(name, os.getpid(),
+                                                        os.path.splitext(name)[1]))
+
+
+@contextlib.contextmanager
+def atomic_output(path, what=None):
+    """Yield a temporary path beside ``path``; once the body has written it, it is flushed to
+    disk and renamed to ``path``. On any error nothing is left at the temporary path, ``path``
+    keeps its old content, and write errors (a full disk) become one-line AddaErrors."""
+    folder = os.path.dirname(path)
+    tmp = temporary_name(path)
+    try:
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        yield tmp
+        with open(tmp, 'rb+') as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_folder(folder)
+    except OSError as e:
+        raise write_error(path, e, what)
+    finally:
+        # the temporary file, and what a writer that itself writes via temporary files (such
+        # as tf.io.write_graph) left beside it
+        for leftover in [tmp] + glob.glob(glob.escape(tmp) + '.*'):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+
+
+def write_text(path, text, what=None):
+    """Write ``text`` to ``path`` whole or not at all (see atomic_output)."""
+    with atomic_output(path, what) as tmp:
+        with open(tmp, 'w', encoding='utf8') as f:
+            f.write(text)
+
+
+def write_yaml(path, data, what=None):
+    """Write ``data`` as YAML to ``path`` whole or not at all (see atomic_output)."""
+    write_text(path, yaml.safe_dump(data, default_flow_style=None, sort_keys=False), what)

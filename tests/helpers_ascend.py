@@ -195,7 +195,8 @@ def snapshot_predictions(dataset, weights):
             restore(sess, graph.model_vars, resolve_weights(str(weights)))
             graph.batches.initialize(sess)
             predictions = np.concatenate([sess.run(graph.predictions)
-                                          for _ in range(-(-len(data) // 1000))])
+                                          for _ in range(graph.batches.num_batches)])
+            predictions = predictions[:len(data)]  # the last batch is padded
             return predictions, sess.run(images)
 
 

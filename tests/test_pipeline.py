@@ -1,5 +1,6 @@
 """The tf.data pipelines: seeded per-epoch shuffling, exact resume, ordered evaluation."""
 import numpy as np
+import pytest
 
 from adda.compat import tf
 from adda.data.dataset import ImageSplit
@@ -56,15 +57,23 @@ def test_preprocess_runs_inside_the_pipeline(tf_graph):
 
 
 def test_evaluation_sees_every_image_once_in_order(tf_graph):
+    """Fixed-size batches (static shapes): the last one is padded with the last image and its
+    padding is marked invalid."""
     batches = evaluation_batches(numbered_split(7), 3)
+    assert batches.num_batches == 3
+    images, labels, valid = batches.get_next()
+    assert images.shape.as_list() == [3, 2, 2, 1] and valid.shape.as_list() == [3]
     with tf.Session() as sess:
         batches.initialize(sess)
-        images, _ = batches.get_next()
-        seen = []
-        try:
-            while True:
-                seen.append(sess.run(images)[:, 0, 0, 0])
-        except tf.errors.OutOfRangeError:
-            pass
-    assert [len(b) for b in seen] == [3, 3, 1]
-    assert np.concatenate(seen).astype(int).tolist() == list(range(7))
+        seen = [sess.run([images, valid]) for _ in range(batches.num_batches)]
+        with pytest.raises(tf.errors.OutOfRangeError):
+            sess.run(images)
+    assert np.concatenate([b[0] for b in seen])[:, 0, 0, 0].astype(int).tolist() == [
+        0, 1, 2, 3, 4, 5, 6, 6, 6]
+    assert np.concatenate([b[1] for b in seen]).tolist() == [True] * 7 + [False] * 2
+
+
+def test_evaluation_batch_is_at_most_the_split(tf_graph):
+    batches = evaluation_batches(numbered_split(4), 1000)
+    assert batches.num_batches == 1
+    assert batches.get_next()[0].shape.as_list()[0] == 4

@@ -89,7 +89,8 @@ def run_adaptation(options, steps=3, feature_layer=None):
             graph.start(sess)
             target = {k: v for k, v in zip(graph.snapshot_vars, sess.run(
                 list(graph.snapshot_vars.values())))}
-            out = sess.run(graph.outputs, {graph.num_steps: steps})
+            records = graph.loop.run(sess, steps)
+            out = {k: np.array([values[k] for _, _, values in records]) for k in graph.outputs}
             return graph, target, out, sess.run(graph.snapshot_vars)
 
 

@@ -21,8 +21,10 @@ def run_steps(build, calls):
             graph.start(sess)
             losses = []
             for n in calls:
-                out = sess.run(graph.outputs, {graph.num_steps: n})
-                losses.append(np.stack([out[k] for k in graph.outputs], 1))
+                records = graph.loop.run(sess, n)
+                assert [offset for offset, _, _ in records] == list(range(n))
+                losses.append(np.array([[values[k] for k in graph.outputs]
+                                        for _, _, values in records]))
             assert sess.run(graph.global_step) == sum(calls)
             return np.concatenate(losses), sess.run(graph.snapshot_vars)
 
@@ -70,7 +72,7 @@ def test_adaptation_trains_only_target_and_discriminator(data_root):
             sess.run(tf.global_variables_initializer())
             graph.start(sess)
             before = sess.run(watched)
-            sess.run(graph.outputs, {graph.num_steps: 3})
+            graph.loop.run(sess, 3)
             after = sess.run(watched)
     changed = {name.split('/')[0] for name in watched
                if not np.array_equal(before[name], after[name])}
@@ -106,7 +108,7 @@ def test_adapting_the_encoder_keeps_the_source_classifier(data_root):
             sess.run(tf.global_variables_initializer())
             graph.start(sess)
             before = sess.run(graph.snapshot_vars)
-            sess.run(graph.outputs, {graph.num_steps: 2})
+            graph.loop.run(sess, 2)
             after = sess.run(graph.snapshot_vars)
     changed = sorted(k for k in before if not np.array_equal(before[k], after[k]))
     assert changed == ['conv1/biases', 'conv1/weights', 'conv2/biases', 'conv2/weights',

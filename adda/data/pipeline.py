@@ -22,12 +22,14 @@ def _without_autotune(dataset):
 
 
 class Batches(object):
-    """An initialisable iterator of (images, labels) batches and the arrays that start it."""
+    """An initialisable iterator of batches and the arrays that start it; ``num_batches`` is
+    the number of batches of a finite pipeline (None when endless)."""
 
-    def __init__(self, dataset, placeholders, arrays):
+    def __init__(self, dataset, placeholders, arrays, num_batches=None):
         self.iterator = tf.data.make_initializable_iterator(_without_autotune(dataset))
         self._placeholders = placeholders
         self._arrays = arrays
+        self.num_batches = num_batches
 
     def initialize(self, sess, arrays=None):
         """Start from the first batch, over ``arrays`` (images, labels) when given (same
@@ -80,18 +82,32 @@ def training_batches(split, batch_size, seed, preprocess=None, start_step=0, str
 
 
 def evaluation_batches(split, batch_size, preprocess=None, threads=2):
-    """Every image once, in order, ``batch_size`` at a time (the last batch may be smaller)."""
-    indices = tf.data.Dataset.range(len(split)).batch(batch_size)
+    """Every image once, in order: (images, labels, valid) batches of one fixed size (at most
+    ``batch_size``, the split's size if smaller), so that every shape is static. The last
+    batch is padded by repeating the last image; ``valid`` is False for the padding."""
+    size = len(split)
+    batch_size = max(1, min(batch_size, size))
+    num_batches = -(-size // batch_size)
+    positions = tf.data.Dataset.range(num_batches * batch_size).batch(batch_size,
+                                                                       drop_remainder=True)
     arrays, placeholders, values = _arrays(split)
-    dataset = _gathered(arrays, indices, preprocess, threads).prefetch(2)
-    return Batches(dataset, placeholders, values)
+
+    def gather(data, position):
+        index = tf.minimum(position, size - 1)
+        images = tf.gather(data[0], index)
+        if preprocess is not None:
+            images = preprocess(images)
+        return images, tf.gather(data[1], index), position < size
+
+    dataset = tf.data.Dataset.zip((arrays, positions)).map(gather, num_parallel_calls=threads)
+    return Batches(dataset.prefetch(2), placeholders, values, num_batches)
 
 
 def each_batch(sess, batches, fetches):
-    """Run ``fetches`` on every batch of a finite pipeline, from its start; yields the results."""
+    """Run ``fetches`` on every batch of a finite pipeline, from its start; yields the results.
+
+    Runs exactly ``batches.num_batches`` times (no reliance on the end-of-data error, which
+    a device-side GetNext may not raise the same way)."""
     batches.initialize(sess)
-    while True:
-        try:
-            yield sess.run(fetches)
-        except tf.errors.OutOfRangeError:
-            return
+    for _ in range(batches.num_batches):
+        yield sess.run(fetches)

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from adda.cli import POSITIVE, adda_command, device_options, select_gpu
+from adda.cli import POSITIVE, LossScaleType, adda_command, device_options, select_gpu
 
 WHAT = ('source', 'adapt', 'eval')
 
@@ -27,6 +27,8 @@ def summarize(samples):
               help='Untimed steps first.')
 @click.option('--steps_per_run', default=None, type=POSITIVE,
               help='Training steps per session call (default: as the training tools).')
+@click.option('--loss_scale', default=None, type=LossScaleType(),
+              help='dynamic, none or a number (default: as the training tools).')
 @click.option('--shards', default=None, type=POSITIVE,
               help='Slices of each batch computed as separate ops (default: as the training '
                    'tools, 2 on a multi-core CPU).')
@@ -36,8 +38,8 @@ def summarize(samples):
               help='Also write the results to this JSON file.')
 @device_options
 @adda_command
-def main(what, batch_size, steps, repeats, warmup, steps_per_run, shards, eval_images,
-         eval_batch_size, json_path, gpu, device, precision):
+def main(what, batch_size, steps, repeats, warmup, steps_per_run, loss_scale, shards,
+         eval_images, eval_batch_size, json_path, gpu, device, precision):
     """Seconds per 200 steps (the seed README's unit), steps/s and images/s, as
     min / median / max over the repeats, on the device the session config picks."""
     select_gpu(gpu)
@@ -47,12 +49,14 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, shards, eval_i
     from adda.data.dataset import ImageSplit
     from adda.graphs import EvalGraph, build_adda_training, build_source_training
     from adda.models import get_model_fn
-    from adda.session import (create_session, default_shards, default_steps_per_run,
-                              session_config)
+    from adda.session import DEFAULT_STEPS_PER_RUN, DevicePlan, create_session, session_config
 
+    steps_per_run = steps_per_run or DEFAULT_STEPS_PER_RUN
+    train_device = session_config(device, precision, iterations_per_loop=steps_per_run)
     run_device = session_config(device, precision)
-    steps_per_run = steps_per_run or default_steps_per_run(run_device.device)
-    shards = shards or default_shards(run_device.device)
+    plan = DevicePlan(train_device, steps_per_run, loss_scale, shards)
+    plan.check_schedule(steps, steps, warmup)
+    shards = plan.shards
     lenet = get_model_fn('lenet')
     rng = np.random.RandomState(0)
 
@@ -63,7 +67,7 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, shards, eval_i
     def time_training(build):
         with tf.Graph().as_default():
             graph = build()
-            with create_session(run_device) as sess:
+            with create_session(train_device) as sess:
                 sess.run(tf.global_variables_initializer())
                 graph.start(sess)
 
@@ -71,7 +75,7 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, shards, eval_i
                     done = 0
                     while done < total:
                         n = min(steps_per_run, total - done)
-                        sess.run(graph.outputs, {graph.num_steps: n})
+                        graph.loop.run(sess, n)
                         done += n
                 run(warmup)
                 samples = []
@@ -102,26 +106,25 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, shards, eval_i
     source, target = synthetic(5000), synthetic(5000)
     builders = {
         'source': lambda: time_training(lambda: build_source_training(
-            source, lenet, batch_size, 1e-3, 'adam', seed=0, steps_per_run=steps_per_run,
-            shards=shards)),
+            source, lenet, batch_size, 1e-3, 'adam', seed=0, plan=plan)),
         'adapt': lambda: time_training(lambda: build_adda_training(
             source, target, lenet, batch_size, 2e-4, 'adam', seed=0,
-            steps_per_run=steps_per_run, shards=shards)),
+            plan=plan)),
         'eval': time_evaluation,
     }
     results = {'device': run_device.device, 'precision': run_device.precision,
                'tensorflow': tf.__version__, 'batch_size': batch_size, 'steps': steps,
                'repeats': repeats, 'steps_per_run': steps_per_run, 'shards': shards,
-               'eval_batch_size': eval_batch_size}
+               'loss_scale': plan.loss_scale.mode, 'eval_batch_size': eval_batch_size}
     for name in what or WHAT:
         logging.info('Timing %s ...', name)
         results[name] = builders[name]()
 
     def triple(stats, fmt):
         return ' / '.join(fmt.format(stats[k]) for k in ('min', 'median', 'max'))
-    click.echo('\n{}, TensorFlow {}, batch {}, {} steps x {} repeats, steps_per_run {}, '
-               'shards {}'.format(run_device.description, tf.__version__, batch_size, steps,
-                                  repeats, steps_per_run, shards))
+    click.echo('\n{}, TensorFlow {}, batch {}, {} steps x {} repeats, {}, shards {}'.format(
+        run_device.description, tf.__version__, batch_size, steps, repeats, plan.describe(),
+        shards))
     click.echo('{:<10} {:>26} {:>26} {:>30}'.format('', 's / 200 steps (min/med/max)',
                                                      'steps/s', 'images/s'))
     for name in ('source', 'adapt'):

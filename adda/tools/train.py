@@ -27,6 +27,7 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
     check_dataset(dataset, split)
     select_gpu(gpu)
     from adda.checkpoints import log_restore, resolve_weights, restore
+    from adda.checks import check_training
     from adda.data import get_split
     from adda.graphs import build_source_training
     from adda.models import get_model_fn
@@ -38,12 +39,14 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
         weights = resolve_weights(weights)
     data = get_split(dataset, split)
     logging.info('Training %s on %s (%d images)', model, data.name, len(data))
+    check_training(output, opts, model_fn, [data], weights=weights, weights_end=weights_end,
+                   ignore_label=ignore_label)
 
-    def build(seed, start_step):
+    def build(seed, start_step, plan):
         return build_source_training(
             data, model_fn, opts['batch_size'], opts['lr'], opts['solver'], seed,
             stepsize=opts['stepsize'], ignore_label=ignore_label, start_step=start_step,
-            steps_per_run=opts['steps_per_run'], scope=model, shards=opts['shards'])
+            plan=plan, scope=model)
 
     def restore_initial(sess, graph):
         if weights:

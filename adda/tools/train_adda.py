@@ -4,8 +4,8 @@ import logging
 
 import click
 
-from adda.cli import (adda_command, check_dataset, device_options, parse_dataset_split,
-                      select_gpu, training_options)
+from adda.cli import (NON_NEGATIVE, POSITIVE, FiniteFloat, adda_command, check_dataset,
+                      device_options, parse_dataset_split, select_gpu, training_options)
 
 
 @click.command()
@@ -23,10 +23,32 @@ from adda.cli import (adda_command, check_dataset, device_options, parse_dataset
 @click.option('--adversary_layer', default='fc4', show_default=True,
               help="The layer whose output the discriminator sees: fc4 (the logits, as the "
                    "original) or fc3 (the encoder's output; fc4 then keeps the source weights).")
+@click.option('--adversary_lr', type=NON_NEGATIVE, default=None,
+              help='Stabiliser: the discriminator\'s learning rate (default: --lr).')
+@click.option('--adversary_steps', type=POSITIVE, default=1, show_default=True,
+              help='Stabiliser: discriminator updates per target update (the extra ones on '
+                   'fresh batches).')
+@click.option('--label_smoothing', type=FiniteFloat(min=0.0, below=1.0), default=0.0,
+              show_default=True,
+              help='Stabiliser: one-sided label smoothing; the discriminator learns source '
+                   'features as source with probability 1 - S.')
+@click.option('--gradient_penalty', type=NON_NEGATIVE, default=0.0, show_default=True,
+              help='Stabiliser: weight of the R1 penalty on the discriminator\'s gradient at '
+                   'source features.')
+@click.option('--source_pull', type=NON_NEGATIVE, default=0.0, show_default=True,
+              help='Stabiliser: weight of an L2 penalty keeping the target weights near the '
+                   'source weights.')
+@click.option('--target_infomax', type=NON_NEGATIVE, default=0.0, show_default=True,
+              help='Stabiliser: weight of the target batch\'s information maximisation '
+                   '(confident predictions, balanced classes; no labels).')
+@click.option('--ema', type=FiniteFloat(min=0.0, below=1.0), default=0.0, show_default=True,
+              help='Stabiliser: save a moving average of the target weights with this decay '
+                   '(e.g. 0.999) as the snapshot; 0 saves the weights themselves.')
 @device_options
 @adda_command
 def main(source, target, model, output, gpu, device, precision, weights, adversary_layers,
-         adversary_leaky, adversary_layer, **opts):
+         adversary_leaky, adversary_layer, adversary_lr, adversary_steps, label_smoothing,
+         gradient_penalty, source_pull, target_infomax, ema, **opts):
     """Adapt MODEL from SOURCE to TARGET (each dataset:split, e.g. svhn:train mnist:train).
 
     Only the target network is saved, under the same keys as a source snapshot, to
@@ -38,9 +60,11 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
     check_dataset(target_name, target_split)
     select_gpu(gpu)
     from adda.checkpoints import log_restore, resolve_weights, restore
+    from adda.checks import check_training
     from adda.data import get_split
     from adda.graphs import build_adda_training
     from adda.models import get_model_fn
+    from adda.recipe import AdaptationOptions
     from adda.training import run_training
 
     model_fn = get_model_fn(model)
@@ -48,25 +72,30 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
     logging.info('Adapting {} -> {}'.format(source, target))
     source_data = get_split(source_name, source_split)
     target_data = get_split(target_name, target_split)
+    check_training(output, opts, model_fn, [source_data, target_data], weights=weights,
+                   feature_layer=adversary_layer, adversary_layers=adversary_layers)
 
-    def build(seed, start_step):
+    options = AdaptationOptions(adversary_lr, adversary_steps, label_smoothing,
+                                gradient_penalty, source_pull, target_infomax, ema)
+
+    def build(seed, start_step, plan):
         return build_adda_training(
             source_data, target_data, model_fn, opts['batch_size'], opts['lr'], opts['solver'],
             seed, adversary_layers=adversary_layers, adversary_leaky=adversary_leaky,
-            stepsize=opts['stepsize'], start_step=start_step,
-            steps_per_run=opts['steps_per_run'], shards=opts['shards'],
-            feature_layer=adversary_layer)
+            stepsize=opts['stepsize'], start_step=start_step, plan=plan,
+            feature_layer=adversary_layer, options=options)
 
     def restore_initial(sess, graph):
         logging.info('Restoring weights from {}:'.format(weights))
-        for name, var_dict in (('source', graph.source_vars), ('target', graph.snapshot_vars)):
+        for name, var_dict in (('source', graph.source_vars), ('target', graph.target_vars)):
             logging.info('    Restoring {} model:'.format(name))
             log_restore(var_dict, indent='        ')
             restore(sess, var_dict, weights)
 
     opts.update(source=source, target=target, model=model, output=output, device=device,
                 precision=precision, weights=weights, adversary=list(adversary_layers),
-                adversary_leaky=adversary_leaky, adversary_layer=adversary_layer)
+                adversary_leaky=adversary_leaky, adversary_layer=adversary_layer,
+                **options._asdict())
     return run_training(opts, build, restore_initial, labels=['Mapping', 'Adversary'])
 
 

@@ -1,0 +1,223 @@
+"""A training run's output folder: one run at a time, and the point ``--resume`` continues from.
+
+``prepare_run_dir`` takes the folder's lock, chooses the state to resume from (the newest
+intact one; a damaged one is reported and set aside), and only then starts ``train.log``. A
+refused or failed start leaves nothing behind.
+"""
+import atexit
+import errno
+import json
+import logging
+import os
+import socket
+import sys
+import time
+
+from adda.checkpoints import (SNAPSHOT, STATE, STATE_FOLDER, ResumePoint, find_state,
+                              newest_intact_snapshot, remove_stale_temporaries)
+from adda.errors import AddaError, write_error
+from adda.util import add_logfile
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: fall back to the process check alone
+    fcntl = None
+
+LOCK_FILE = '.lock'
+LOG_FILE = 'train.log'
+DAMAGED_SUFFIX = '.damaged'
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError as e:
+        return e.errno == errno.EPERM
+    return True
+
+
+def _describe(owner):
+    if not owner:
+        return 'an unknown process'
+    return 'process {} on {} (started {}: {})'.format(
+        owner.get('pid', '?'), owner.get('host', '?'), owner.get('started', '?'),
+        owner.get('command', '?'))
+
+
+class FolderLock(object):
+    """An exclusive lock on a folder: ``<folder>/.lock``, flock-ed while held and naming its
+    holder. The kernel drops a flock when its process dies, however it dies, so the file a
+    crashed run leaves behind is recognised as stale and taken over."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.path = os.path.join(folder, LOCK_FILE)
+        self.fd = None
+
+    def _read(self, fd):
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            text = os.read(fd, 65536).decode('utf8', 'replace')
+            return json.loads(text) if text.strip() else None
+        except (OSError, ValueError):
+            return {'pid': '?', 'host': '?', 'started': '?', 'command': 'unreadable lock file'}
+
+    def _refuse(self, owner):
+        raise AddaError('output folder {} is in use by another training run, {}; wait for it '
+                        'to finish or stop it, or choose another OUTPUT or --snapshot_dir'.format(
+                            self.folder, _describe(owner)))
+
+    def _flock(self, fd):
+        """True when locked, False when flock is not supported here; refuses when held."""
+        if fcntl is None:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                owner = self._read(fd)
+                os.close(fd)
+                self._refuse(owner)
+            return False  # ENOLCK, EOPNOTSUPP...: a file system without flock
+        return True
+
+    def acquire(self):
+        """Take the lock; returns the previous holder's record when it was stale, else None."""
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                raise write_error(self.path, e, 'the lock file')
+            if self._flock(fd):
+                try:
+                    same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+                except OSError:
+                    same = False
+                if not same:  # its holder removed it meanwhile: lock the new one
+                    os.close(fd)
+                    continue
+                previous = self._read(fd)
+            else:
+                previous = self._read(fd)
+                if previous and previous.get('pid') != os.getpid() and (
+                        previous.get('host') != socket.gethostname() or
+                        not isinstance(previous.get('pid'), int) or _alive(previous['pid'])):
+                    os.close(fd)
+                    raise AddaError('output folder {} is locked by {} ({}); remove {} if that '
+                                    'run has ended'.format(self.folder, _describe(previous),
+                                                           'this file system has no flock',
+                                                           self.path))
+            break
+        self.fd = fd
+        record = {'pid': os.getpid(), 'host': socket.gethostname(),
+                  'started': time.strftime('%Y-%m-%d %H:%M:%S %z'),
+                  'command': ' '.join(sys.argv)}
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(record).encode('utf8'))
+        except OSError as e:
+            self.release()
+            raise write_error(self.path, e, 'the lock file')
+        atexit.register(self.release)
+        return previous
+
+    def release(self):
+        if self.fd is None:
+            return
+        try:
+            if os.fstat(self.fd).st_ino == os.stat(self.path).st_ino:
+                os.remove(self.path)
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+
+def choose_resume(output_dir, output, from_snapshot=False):
+    """(ResumePoint or None, [notes for the log], [damaged files]) for ``--resume``.
+
+    The newest intact state wins; without one, ``from_snapshot`` allows the newest intact
+    snapshot with a fresh optimizer state; otherwise an AddaError says what is damaged and
+    how to go on.
+    """
+    found, damaged = find_state(output_dir)
+    notes = []
+    if found is not None:
+        for path, reason in damaged:
+            notes.append('Training state file {} is damaged ({}): resuming from the older intact '
+                         'state {} at iteration {} instead'.format(path, reason, *found))
+        return ResumePoint(found[0], found[1], STATE), notes, [p for p, _ in damaged]
+    snapshot = newest_intact_snapshot(output_dir, output)
+    if snapshot is None and not damaged:
+        return None, notes, []
+    if damaged:
+        problem = 'the training state file {} is damaged ({}) and no older intact state is ' \
+                  'left'.format(*damaged[0])
+    else:
+        problem = 'it has snapshots but no training state ({}/ is missing)'.format(
+            os.path.join(output_dir, STATE_FOLDER))
+    if snapshot is None:
+        raise AddaError('cannot resume in {}: {}, and no snapshot is intact either; start '
+                        'again without --resume, in a new output folder'.format(output_dir,
+                                                                               problem))
+    if not from_snapshot:
+        raise AddaError('cannot resume in {}: {}; to continue from the newest intact snapshot '
+                        '{} (iteration {}) with a fresh optimizer state, run again with '
+                        '--resume --resume_from_snapshot'.format(output_dir, problem, *snapshot))
+    notes.append('Cannot resume exactly: {}. Continuing from the snapshot {} at iteration {} '
+                 'with a fresh optimizer state (--resume_from_snapshot): the model weights '
+                 'continue; the optimizer state (and for adaptation the discriminator) starts '
+                 'again'.format(problem, *snapshot))
+    return ResumePoint(snapshot[0], snapshot[1], SNAPSHOT), notes, [p for p, _ in damaged]
+
+
+def _set_aside(paths):
+    moved = []
+    for path in paths:
+        prefix = path.split('.data-')[0] if '.data-' in path else path.rsplit('.index', 1)[0]
+        for name in os.listdir(os.path.dirname(prefix) or '.'):
+            full = os.path.join(os.path.dirname(prefix), name)
+            if full.startswith(prefix + '.') and not full.endswith(DAMAGED_SUFFIX):
+                os.replace(full, full + DAMAGED_SUFFIX)
+                moved.append(full + DAMAGED_SUFFIX)
+    return moved
+
+
+def prepare_run_dir(output_dir, opts):
+    """Lock ``output_dir`` (created if needed) for this run, choose what ``--resume``
+    continues from, then start its train.log; returns the ResumePoint or None.
+
+    Nothing is written before the folder is known to be free and the state to resume from is
+    known to be intact.
+    """
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise AddaError('output folder {} is a file'.format(output_dir))
+    created = not os.path.isdir(output_dir)
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as e:
+        raise write_error(output_dir, e, 'the output folder')
+    lock = FolderLock(output_dir)
+    try:
+        stale = lock.acquire()
+        resume, notes, damaged = (choose_resume(output_dir, opts['output'],
+                                                opts.get('resume_from_snapshot'))
+                                  if opts.get('resume') else (None, [], []))
+    except AddaError:
+        lock.release()
+        if created:
+            os.rmdir(output_dir)
+        raise
+    remove_stale_temporaries(output_dir)
+    remove_stale_temporaries(os.path.join(output_dir, STATE_FOLDER))
+    add_logfile(os.path.join(output_dir, LOG_FILE))
+    if stale:
+        logging.warning('Took over the lock of %s from %s, which is no longer running',
+                        output_dir, _describe(stale))
+    for note in notes:
+        logging.warning(note)
+    moved = _set_aside(damaged)
+    if moved:
+        logging.warning('Moved the damaged state files aside: %s', ', '.join(moved))
+    return resume

@@ -28,6 +28,8 @@ TRAIN_SCRIPT = 'npu_train.sh'
 DEFAULT_DATA_URL = '/home/ma-user/modelarts/inputs/data_url_0/'
 DEFAULT_TRAIN_URL = '/home/ma-user/modelarts/outputs/train_url_0/'
 REMOTE_PREFIXES = ('obs://', 's3://', 's3a://')
+MAX_SEED = 2 ** 32 - 3  # the tools' --seed range
+TASKS = ('mnist-usps', 'usps-mnist', 'svhn-mnist')  # npu_train.sh's, scripts/<task>.sh
 
 
 class EntryError(Exception):
@@ -57,15 +59,25 @@ def same_place(a, b):
 
 
 def copy_tree(src, dst):
-    """Copy the contents of folder ``src`` into ``dst`` (created if needed; files replaced)."""
+    """Copy the contents of folder ``src`` into ``dst`` (created if needed; files replaced).
+
+    Each file is copied to a temporary name and renamed, so a failed copy (a full disk) never
+    leaves a partial file under the real name.
+    """
     if not os.path.isdir(dst):
         os.makedirs(dst)
     for name in sorted(os.listdir(src)):
         source, target = os.path.join(src, name), os.path.join(dst, name)
         if os.path.isdir(source):
             copy_tree(source, target)
-        else:
-            shutil.copy2(source, target)
+            continue
+        partial = os.path.join(dst, '.{}.{}.partial'.format(name, os.getpid()))
+        try:
+            shutil.copy2(source, partial)
+            os.replace(partial, target)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
 
 
 def copy_folder(src, dst, mox, what):
@@ -96,6 +108,47 @@ def copy_folder(src, dst, mox, what):
         raise EntryError('could not copy {} from {} to {}: {}'.format(what, src, dst, e))
 
 
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('{!r} is not a whole number'.format(text))
+    if value < 1:
+        raise argparse.ArgumentTypeError('{} is not positive'.format(value))
+    return value
+
+
+def seed_value(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('{!r} is not a whole number'.format(text))
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError('{} is not in 0..{}'.format(value, MAX_SEED))
+    return value
+
+
+def task_names(tasks):
+    """The task names of ``--tasks`` (comma- or space-separated), each a known task."""
+    names = tasks.replace(',', ' ').split()
+    unknown = [name for name in names if name not in TASKS]
+    if unknown or not names:
+        raise EntryError('--tasks {!r}: {} (known: {})'.format(
+            tasks, 'unknown task ' + unknown[0] if unknown else 'no task named',
+            ', '.join(TASKS)))
+    return names
+
+
+def check_args(args):
+    """Everything about the arguments that can be wrong, checked before anything is copied."""
+    if args.tasks is not None:
+        task_names(args.tasks)
+    if os.path.sep in args.python and not os.access(args.python, os.X_OK):
+        raise EntryError('--python {} is not an executable file'.format(args.python))
+    if os.path.sep not in args.python and shutil.which(args.python) is None:
+        raise EntryError('--python {} is not on the PATH'.format(args.python))
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Copy the data in, run npu_train.sh (the three ADDA digit tasks), copy the '
@@ -115,11 +168,12 @@ def parse_args(argv=None):
     parser.add_argument('--tasks', default=None,
                         help='Tasks to run, comma- or space-separated (default: mnist-usps,'
                              'usps-mnist,svhn-mnist)')
-    parser.add_argument('--source_iterations', type=int, default=None,
+    parser.add_argument('--source_iterations', type=positive_int, default=None,
                         help='Source training iterations (default: the task scripts\')')
-    parser.add_argument('--adapt_iterations', type=int, default=None,
+    parser.add_argument('--adapt_iterations', type=positive_int, default=None,
                         help='Adaptation iterations (default: the task scripts\')')
-    parser.add_argument('--seed', type=int, default=None, help='Seed of both training runs (0)')
+    parser.add_argument('--seed', type=seed_value, default=None,
+                        help='Seed of both training runs (0)')
     parser.add_argument('--python', default=sys.executable,
                         help='Interpreter for the tools (default: this one, %(default)s)')
     # ModelArts adds options of its own (e.g. --num_gpus); they do not concern the tools.
@@ -158,6 +212,7 @@ def main(argv=None):
     try:
         if not os.path.isfile(script):
             raise EntryError('{} is missing'.format(script))
+        check_args(args)
         copy_folder(args.data_url, data_dir, mox, 'the data')
     except EntryError as e:
         say('ERROR: {}'.format(e))

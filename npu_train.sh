@@ -30,6 +30,22 @@ same_dir() { [ "$(cd "$1" && pwd -P)" = "$(cd "$2" && pwd -P)" ]; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 code_dir=$(cd "${1:-$here}" 2>/dev/null && pwd) || die "code_dir ${1:-} is not a folder"
 [ -f "$code_dir/scripts/common.sh" ] || die "code_dir $code_dir has no scripts/common.sh"
+# The settings, checked before anything is created.
+for name in SEED SOURCE_ITERATIONS ADAPT_ITERATIONS; do
+  value=${!name:-}
+  [ -z "$value" ] || [[ $value =~ ^[0-9]{1,18}$ ]] || die "$name=$value is not a whole number"
+done
+[ -z "${SEED:-}" ] || (( 10#$SEED <= 4294967293 )) || die "SEED=$SEED is above 4294967293"
+for name in SOURCE_ITERATIONS ADAPT_ITERATIONS; do
+  if [[ ${!name:-1} =~ ^0+$ ]]; then die "$name must be positive"; fi
+done
+case ${ADDA_DEVICE:-npu} in npu|cpu|gpu|auto) ;;
+  *) die "ADDA_DEVICE=${ADDA_DEVICE} is not one of npu, cpu, gpu, auto" ;; esac
+read -r -a task_list <<< "${ADDA_TASKS:-mnist-usps usps-mnist svhn-mnist}"
+for task in ${task_list[@]+"${task_list[@]}"}; do
+  case $task in mnist-usps|usps-mnist|svhn-mnist) ;;
+    *) die "unknown task $task in ADDA_TASKS (known: mnist-usps usps-mnist svhn-mnist)" ;; esac
+done
 work_dir=$(absolute "${2:-$code_dir}") || die "cannot create work_dir ${2:-}"
 data_path=${3:-${ADDA_DATA_DIR:-$work_dir/data}}
 [ -d "$data_path" ] || die "data_path $data_path is not a folder"

@@ -1,4 +1,5 @@
 """Fetch a missing dataset file: stream to a temporary file, verify its checksum, rename."""
+import errno
 import hashlib
 import logging
 import os
@@ -8,7 +9,7 @@ from urllib.request import urlopen
 
 from tqdm import tqdm
 
-from adda.errors import DatasetError
+from adda.errors import DatasetError, write_error
 
 CHUNK = 1 << 16
 
@@ -62,7 +63,10 @@ def fetch(path, urls, sha256=None, md5=None, timeout=60):
             raise DatasetError('{} is missing and its folder {} cannot be created: {}'.format(
                 name, folder, e.strerror or e))
         logging.info('Downloading %s from %s', path, url)
-        fd, tmp = tempfile.mkstemp(prefix='.' + name + '.', suffix='.part', dir=folder or '.')
+        try:
+            fd, tmp = tempfile.mkstemp(prefix='.' + name + '.', suffix='.part', dir=folder or '.')
+        except OSError as e:
+            raise DatasetError(str(write_error(path, e, 'the download of')))
         try:
             with os.fdopen(fd, 'wb') as dest:
                 got = _download(url, dest, wanted, timeout)
@@ -73,6 +77,10 @@ def fetch(path, urls, sha256=None, md5=None, timeout=60):
                 continue
             os.replace(tmp, path)
             return path
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):  # the disk, not the URL
+                raise DatasetError(str(write_error(path, e, 'the download of')))
+            reasons.append('{}: {}'.format(url, getattr(e, 'reason', None) or e))
         except Exception as e:  # network errors come in many types: collect and try the next URL
             reasons.append('{}: {}'.format(url, getattr(e, 'reason', None) or e))
         finally:

@@ -31,6 +31,7 @@ def main(dataset, split, model, weights, batch_size, output, gpu, device, precis
     from tqdm import tqdm
 
     from adda.checkpoints import resolve_weights, restore
+    from adda.checks import check_evaluation
     from adda.compat import tf
     from adda.data import get_split
     from adda.graphs import EvalGraph
@@ -41,6 +42,7 @@ def main(dataset, split, model, weights, batch_size, output, gpu, device, precis
     model_fn = get_model_fn(model)
     weights = resolve_weights(weights)
     data = get_split(dataset, split)
+    check_evaluation(model_fn, weights, [data], batch_size, output)
     run_device = session_config(device, precision)
     with tf.Graph().as_default():
         graph = EvalGraph(data, model_fn, batch_size, scope=model)

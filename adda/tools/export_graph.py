@@ -75,15 +75,19 @@ def main(model, weights, output, batch_size, as_text):
 
     Example: python tools/export_graph.py lenet snapshot/adda_mnist_usps adda_mnist_usps.pb
     """
+    from adda.checks import check_output_file
     from adda.compat import tf
-    from adda.errors import AddaError
+    from adda.errors import write_error
+    from adda.util import atomic_output
 
+    check_output_file(output, 'OUTPUT')
     graph_def, shape = freeze(model, weights, batch_size)
-    folder, name = os.path.split(output)
-    try:
-        tf.io.write_graph(graph_def, folder or '.', name, as_text=as_text)
-    except (OSError, tf.errors.OpError) as e:
-        raise AddaError('cannot write {}: {}'.format(output, getattr(e, 'message', None) or e))
+    with atomic_output(output, 'the graph') as tmp:  # whole or not at all
+        try:
+            tf.io.write_graph(graph_def, os.path.dirname(tmp) or '.', os.path.basename(tmp),
+                              as_text=as_text)
+        except tf.errors.OpError as e:
+            raise write_error(output, e, 'the graph')
     ops = sorted(set(node.op for node in graph_def.node))
     logging.info('Wrote %s: %d nodes (%s)', output, len(graph_def.node), ', '.join(ops))
     logging.info('Input %s float32 %s, output %s', INPUT_NAME, shape, OUTPUT_NAME)

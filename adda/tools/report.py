@@ -167,14 +167,17 @@ def plot(runs, path):
 def main(results_dir, markdown, png):
     """Mean ± std over seeds of each task's source-only and ADDA accuracy, beside the paper's,
     on the target training data (the paper's protocol) and the target test split."""
+    from adda.checks import check_output_file
+    from adda.util import write_text
     if not os.path.isdir(results_dir):
         raise AddaError('no results folder {}'.format(results_dir))
+    check_output_file(markdown, '--markdown')
+    check_output_file(png, '--png')
     runs = load_runs(results_dir)
     table = markdown_table(runs)
     click.echo(table)
     if markdown:
-        with open(markdown, 'w') as f:
-            f.write(table + '\n')
+        write_text(markdown, table + '\n', 'the table')
     if png:
         plot(runs, png)
         click.echo('Chart: {}'.format(png))

@@ -1,8 +1,9 @@
 """Choosing an adaptation run's snapshot without target labels.
 
 Each criterion scores one snapshot from the network's outputs on the target images (no labels),
-on the source training images and on labelled held-out source images (``SelectionInputs``);
-``choose`` keeps the best-scoring snapshot. The criteria are NumPy functions of those outputs;
+on the source training images and on labelled held-out source images (``SelectionInputs``),
+or, for a run-level criterion (``per_run``), all snapshots at once from their target
+predictions; ``choose`` keeps the best-scoring snapshot. The criteria are NumPy functions of those outputs;
 ``score_snapshots`` computes the outputs of every snapshot of a run (TensorFlow, through
 adda.snapshot_outputs) and scores them.
 """
@@ -18,7 +19,9 @@ from adda.errors import AddaError
 SelectionInputs = collections.namedtuple('SelectionInputs',
                                          'source source_val source_val_labels target')
 
-Criterion = collections.namedtuple('Criterion', 'name higher_is_better compute summary')
+# compute: SelectionInputs -> score, or with per_run, [target probabilities of each snapshot]
+# -> [score of each snapshot].
+Criterion = collections.namedtuple('Criterion', 'name higher_is_better compute summary per_run')
 
 _TINY = 1e-30
 
@@ -177,6 +180,20 @@ def dev_risk(losses, weights):
     return float(np.mean(weighted) + eta * np.mean(weights) - eta)
 
 
+def ensemble_agreement(probs_per_snapshot):
+    """EnsV (Hu, Luo, Liang, Foo, "Towards Reliable Model Selection for Unsupervised Domain
+    Adaptation: An Empirical Study and A Certified Baseline", NeurIPS 2024 Datasets and
+    Benchmarks): the mean of all candidates' predicted probabilities stands in for the labels,
+    and each candidate scores the fraction of images whose predicted class is the ensemble's.
+
+    ``probs_per_snapshot``: one [images, classes] array per snapshot. Returns one score per
+    snapshot; higher is better.
+    """
+    probs = [np.asarray(p, np.float64) for p in probs_per_snapshot]
+    pseudo_labels = np.argmax(np.mean(probs, axis=0), axis=1)
+    return [float(np.mean(np.argmax(p, axis=1) == pseudo_labels)) for p in probs]
+
+
 def _features(outputs, what):
     if outputs.features is None:
         raise AddaError('deep embedded validation needs the {} features (a feature layer)'.format(
@@ -199,21 +216,25 @@ CRITERIA = collections.OrderedDict((c.name, c) for c in [
     Criterion('snd', True,
               lambda i: soft_neighborhood_density(softmax(i.target.logits)),
               'soft neighborhood density of the target softmax outputs (Saito et al., ICCV '
-              '2021); higher is better'),
+              '2021); higher is better', False),
     Criterion('dev', False, deep_embedded_validation,
               'deep embedded validation: importance-weighted source validation loss '
-              '(You et al., ICML 2019); lower is better'),
+              '(You et al., ICML 2019); lower is better', False),
     Criterion('balanced_entropy', False,
               lambda i: balanced_entropy(softmax(i.target.logits)),
               'target prediction entropy minus the entropy of the mean prediction '
-              '(information maximisation); lower is better'),
+              '(information maximisation); lower is better', False),
     Criterion('entropy', False,
               lambda i: mean_entropy(softmax(i.target.logits)),
-              'mean target prediction entropy (Morerio et al., ICLR 2018); lower is better'),
+              'mean target prediction entropy (Morerio et al., ICLR 2018); lower is better',
+              False),
     Criterion('source_accuracy', True,
               lambda i: accuracy(i.source_val.logits, i.source_val_labels),
               'accuracy of the adapted network on the held-out labelled source split; higher '
-              'is better'),
+              'is better', False),
+    Criterion('ensv', True, ensemble_agreement,
+              "agreement of the snapshot's target predictions with the mean prediction of all "
+              'snapshots (EnsV, Hu et al., NeurIPS 2024); higher is better', True),
 ])
 DEFAULT_CRITERION = 'snd'
 
@@ -225,10 +246,23 @@ def get_criterion(name):
 
 
 def score(inputs, names=None):
-    """OrderedDict criterion name -> score of one snapshot's SelectionInputs."""
+    """OrderedDict criterion name -> score of one snapshot's SelectionInputs, for the
+    per-snapshot criteria among ``names`` (default: all)."""
     names = list(CRITERIA) if names is None else names
     return collections.OrderedDict((name, float(get_criterion(name).compute(inputs)))
-                                   for name in names)
+                                   for name in names if not get_criterion(name).per_run)
+
+
+def score_run(target_probs, names=None):
+    """[OrderedDict criterion name -> score] per snapshot, for the run-level criteria among
+    ``names`` (default: all), from each snapshot's target probabilities."""
+    names = list(CRITERIA) if names is None else names
+    scores = [collections.OrderedDict() for _ in target_probs]
+    for name in names:
+        if get_criterion(name).per_run:
+            for row, value in zip(scores, get_criterion(name).compute(target_probs)):
+                row[name] = float(value)
+    return scores
 
 
 def rank(scores, higher_is_better):
@@ -266,10 +300,15 @@ def score_snapshots(source, source_val, target, model_fn, snapshots, batch_size,
                                       ('source_val', ImagesOnly(source_val)),
                                       ('target', ImagesOnly(target))])
     val_labels = np.asarray(source_val.labels)
-    results = []
+    names = list(CRITERIA) if names is None else names
+    results, target_probs = [], []
     for snapshot, outputs in outputs_per_snapshot(splits, model_fn, snapshots, batch_size,
                                                   run_device, scope, feature_layer):
         inputs = SelectionInputs(outputs['source'], outputs['source_val'], val_labels,
                                  outputs['target'])
         results.append((snapshot, score(inputs, names)))
-    return results
+        target_probs.append(softmax(outputs['target'].logits).astype(np.float32))
+    for (_, scores), run_scores in zip(results, score_run(target_probs, names)):
+        scores.update(run_scores)
+    return [(snapshot, collections.OrderedDict((name, scores[name]) for name in names))
+            for snapshot, scores in results]

@@ -166,6 +166,21 @@ def test_source_accuracy():
         2 / 3)
 
 
+def test_ensv_scores_agreement_with_the_ensemble():
+    """Three snapshots; the ensemble's classes are those of the first, which the other two
+    each contradict on one image of four."""
+    predictions = [[0, 1, 2, 3], [0, 1, 2, 0], [0, 1, 1, 3]]
+    probs = [one_hot_probs(np.array(p), 0.9) for p in predictions]
+    scores = selection.ensemble_agreement(probs)
+    assert scores == pytest.approx([1.0, 0.75, 0.75])
+    assert selection.choose(dict(zip([500, 1000, 1500], scores)), True) == 500
+    rows = selection.score_run(probs, ['snd', 'ensv'])
+    assert [list(row) for row in rows] == [['ensv']] * 3
+    assert [row['ensv'] for row in rows] == pytest.approx(scores)
+    assert selection.ensemble_agreement(probs[:1]) == [1.0]
+    assert selection.get_criterion('ensv').per_run
+
+
 # --- choosing -----------------------------------------------------------------------------
 
 def test_choice_follows_the_direction_and_ties_go_to_the_later_step():

@@ -16,6 +16,12 @@
 #   ADDA_TASKS="mnist-usps usps-mnist svhn-mnist"   which tasks, in order
 #   SOURCE_ITERATIONS / ADAPT_ITERATIONS  shorter runs (default: the task scripts' 10000)
 #   SEED=0  PYTHON=python3  TRAIN_ARGS (extra training options, e.g. "--steps_per_run 10")
+#   JOBS=N  DEVICES="0 1 ..."  run up to N tasks at once (by default JOBS = the number of
+#                         DEVICES), each on its own device: an NPU through ASCEND_DEVICE_ID and
+#                         DEVICE_ID, a GPU through CUDA_VISIBLE_DEVICES, on the CPU a set of
+#                         cores ("0-3 4-7", taskset syntax). Without DEVICES: ids 0..N-1, on
+#                         the CPU the cores split into N sets. Each task's output then goes only
+#                         to logs/<task>.log.
 # SVHN->MNIST is skipped, with a message, when data_path/svhn/ lacks the .mat files. A task
 # that fails does not stop the others; the exit status is 1 when any failed. Training resumes
 # from what work_dir/snapshot/ holds (a finished task is not trained again): remove the task's
@@ -41,6 +47,7 @@ for name in SOURCE_ITERATIONS ADAPT_ITERATIONS; do
 done
 case ${ADDA_DEVICE:-npu} in npu|cpu|gpu|auto) ;;
   *) die "ADDA_DEVICE=${ADDA_DEVICE} is not one of npu, cpu, gpu, auto" ;; esac
+[ -z "${JOBS:-}" ] || [[ $JOBS =~ ^[1-9][0-9]*$ ]] || die "JOBS=$JOBS is not a whole number of at least 1"
 read -r -a task_list <<< "${ADDA_TASKS:-mnist-usps usps-mnist svhn-mnist}"
 for task in ${task_list[@]+"${task_list[@]}"}; do
   case $task in mnist-usps|usps-mnist|svhn-mnist) ;;
@@ -63,6 +70,43 @@ mkdir -p "$output_path/logs" || die "cannot write to $output_path"
 log=$output_path/npu_train.log
 : > "$log" || die "cannot write $log"
 
+svhn_missing() {
+  [ "$1" = svhn-mnist ] && { [ ! -f "$data_path/svhn/train_32x32.mat" ] ||
+                             [ ! -f "$data_path/svhn/test_32x32.mat" ]; }
+}
+
+# run_parallel: the tasks, up to JOBS at once, each pinned to one of DEVICES (PIN_DEVICE in
+# scripts/common.sh) with its output in logs/<task>.log; each task's "status seconds" goes to
+# $claims/<task>/status. One worker per job takes the tasks in order (mkdir claims one).
+run_parallel() {
+  local platform jobs devices=() w
+  platform=$(source "$code_dir/scripts/common.sh" && platform_of "$device") || return 1
+  export DEVICE=$platform
+  read -r -a devices <<< "${DEVICES:-}"
+  jobs=${JOBS:-${#devices[@]}}
+  if [ ${#devices[@]} -eq 0 ]; then
+    read -r -a devices <<< "$(source "$code_dir/scripts/common.sh" && default_devices "$platform" "$jobs")"
+  fi
+  (source "$code_dir/scripts/common.sh" && check_devices "$platform" "${devices[@]}") || return 1
+  claims=$(mktemp -d) || return 1
+  say "Running up to $jobs tasks at once, on $platform ${devices[*]}"
+  worker() {
+    local task prefix task_start status
+    for task in $tasks; do
+      [ -f "$code_dir/scripts/$task.sh" ] && ! svhn_missing "$task" || continue
+      mkdir "$claims/$task" 2> /dev/null || continue
+      prefix=$task-seed$seed
+      say "Start $task ($prefix) on $platform $1, log $output_path/logs/$task.log"
+      task_start=$SECONDS
+      PIN_DEVICE=$1 bash "$code_dir/scripts/$task.sh" "$prefix" > "$output_path/logs/$task.log" 2>&1 < /dev/null
+      status=$?
+      echo "$status $((SECONDS - task_start))" > "$claims/$task/status"
+    done
+  }
+  for ((w = 0; w < jobs; w++)); do worker "${devices[w % ${#devices[@]}]}" & done
+  wait
+}
+
 run_all() {
   say "code_dir:    $code_dir"
   say "work_dir:    $work_dir"
@@ -80,6 +124,11 @@ run_all() {
 
   failed=() done_tasks=() skipped=()
   start=$SECONDS
+  parallel=
+  if [ -n "${JOBS:-}${DEVICES:-}" ]; then
+    parallel=1
+    run_parallel || return 1
+  fi
   for task in $tasks; do
     script=$code_dir/scripts/$task.sh
     if [ ! -f "$script" ]; then
@@ -87,22 +136,27 @@ run_all() {
       failed+=("$task")
       continue
     fi
-    if [ "$task" = svhn-mnist ] && { [ ! -f "$data_path/svhn/train_32x32.mat" ] ||
-                                     [ ! -f "$data_path/svhn/test_32x32.mat" ]; }; then
+    if svhn_missing "$task"; then
       say "Skipping svhn-mnist: SVHN is not in $data_path/svhn/ (needs train_32x32.mat and test_32x32.mat)"
       skipped+=("$task")
       continue
     fi
     prefix=$task-seed$seed
-    say "Start $task ($prefix), log $output_path/logs/$task.log"
-    task_start=$SECONDS
-    bash "$script" "$prefix" 2>&1 | tee "$output_path/logs/$task.log"
-    status=${PIPESTATUS[0]}
+    if [ -n "$parallel" ]; then
+      status=1 elapsed=0
+      if [ -f "$claims/$task/status" ]; then read -r status elapsed < "$claims/$task/status"; fi
+    else
+      say "Start $task ($prefix), log $output_path/logs/$task.log"
+      task_start=$SECONDS
+      bash "$script" "$prefix" 2>&1 | tee "$output_path/logs/$task.log"
+      status=${PIPESTATUS[0]}
+      elapsed=$((SECONDS - task_start))
+    fi
     if [ "$status" -eq 0 ]; then
-      say "Finished $task in $((SECONDS - task_start)) s"
+      say "Finished $task in $elapsed s"
       done_tasks+=("$task")
     else
-      say "ERROR: $task failed (exit status $status) after $((SECONDS - task_start)) s"
+      say "ERROR: $task failed (exit status $status) after $elapsed s"
       failed+=("$task")
     fi
     # Copy what the task wrote, finished or not.
@@ -122,6 +176,7 @@ run_all() {
       fi
     fi
   done
+  if [ -n "$parallel" ]; then rm -rf "$claims"; fi
 
   # One line per finished task: target accuracy, train (the paper's protocol) / test.
   summary=$output_path/summary.txt

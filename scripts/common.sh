@@ -12,6 +12,18 @@
 #   TRAIN_ARGS             extra options for both training tools (e.g. "--steps_per_run 10")
 # Training runs with --resume: an interrupted pipeline continues where it stopped, and a
 # finished one is not trained again (remove its snapshot folders to start over).
+# For sweeps that run several runs at once (scripts/reproduce.sh, npu_train.sh, scripts/slurm/):
+#   PIN_DEVICE=ID          keep the run on one device of its platform (DEVICE; auto is resolved
+#                          as the tools resolve it): the NPU through ASCEND_DEVICE_ID and DEVICE_ID
+#                          (as ModelZoo's multi-card scripts), a GPU through CUDA_VISIBLE_DEVICES,
+#                          the CPU on the cores ID (a taskset list: 3, 0-3, 0,2), from which the
+#                          tools size their thread pools
+#   SKIP_FINISHED=1        do nothing when the run's four evaluation records exist
+#   RUN_LOCK=fail          a run holds <SNAPSHOT_DIR>/<PREFIX>.lock (flock) while it trains and
+#                          evaluates, so no two processes run it at once; the kernel drops the
+#                          lock when the process ends, so a killed run leaves none behind. When
+#                          another process holds it: fail exits with status 75 (RUN_BUSY), wait
+#                          waits for it (and then, with SKIP_FINISHED=1, finds the run done).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -37,10 +49,111 @@ evaluate() {
   done
 }
 
+RUN_BUSY=75
+
+# finished RESULTS: the four evaluation records of a run exist.
+finished() {
+  local name
+  for name in source_only_train source_only_test adda_train adda_test; do
+    [ -f "$1/$name.yaml" ] || return 1
+  done
+}
+
+# platform_of DEVICE: cpu, gpu or npu; auto is resolved as the tools resolve it.
+platform_of() {
+  case "$1" in
+    cpu|gpu|npu) echo "$1" ;;
+    auto) "$PYTHON" -c 'from adda.session import resolve_device; print(resolve_device("auto"))' \
+            2> /dev/null | tail -n 1 | grep -xE 'cpu|gpu|npu' ||
+            { echo "Error: cannot tell which device DEVICE=auto means ($PYTHON could not run" \
+                   "adda.session.resolve_device); set DEVICE to cpu, gpu or npu" >&2; return 1; } ;;
+    *) echo "Error: unknown DEVICE $1 (choose from auto, cpu, gpu, npu)" >&2; return 1 ;;
+  esac
+}
+
+# default_devices PLATFORM JOBS: one device per job: ids 0..JOBS-1 on the NPU and GPU; on the
+# CPU the cores this process may use, split into JOBS equal sets (shared when JOBS > cores).
+default_devices() {
+  if [ "$1" != cpu ]; then seq -s ' ' 0 $(($2 - 1)); return; fi
+  "$PYTHON" -c 'import os, sys
+jobs = int(sys.argv[1])
+cores = sorted(os.sched_getaffinity(0))
+size = max(1, len(cores) // jobs)
+print(" ".join(",".join(map(str, cores[i * size % len(cores):][:size])) for i in range(jobs)))' "$2"
+}
+
+# check_devices PLATFORM DEVICE...: one error line for a device the platform cannot be pinned to.
+check_devices() {
+  local platform=$1 device
+  shift
+  for device in "$@"; do
+    case "$platform" in
+      npu) [[ $device =~ ^[0-9]+$ ]] ||
+             { echo "Error: DEVICES: $device is not an NPU id (0, 1, ...)" >&2; return 1; } ;;
+      cpu) command -v taskset > /dev/null ||
+             { echo "Error: pinning runs to CPU cores needs taskset (util-linux)" >&2; return 1; }
+           taskset -c "$device" true 2> /dev/null ||
+             { echo "Error: DEVICES: $device is not a list of cores this process may use" \
+                    "(taskset -c syntax: 3, 0-3, 0,2)" >&2; return 1; } ;;
+    esac
+  done
+}
+
+pin_run() {
+  [ -n "${PIN_DEVICE:-}" ] || return 0
+  local platform
+  platform=$(platform_of "${DEVICE:-auto}") || exit 1
+  case "$platform" in
+    npu) export ASCEND_DEVICE_ID=$PIN_DEVICE DEVICE_ID=$PIN_DEVICE ;;
+    gpu) export CUDA_VISIBLE_DEVICES=$PIN_DEVICE ;;
+    cpu)
+      if ! command -v taskset > /dev/null; then
+        echo "Error: PIN_DEVICE on the CPU needs taskset (util-linux), which is not installed" >&2
+        exit 1
+      fi
+      if ! taskset -pc "$PIN_DEVICE" $$ > /dev/null 2>&1; then
+        echo "Error: PIN_DEVICE=$PIN_DEVICE is not a list of cores this process may use" \
+             "(taskset -c syntax: 3, 0-3, 0,2)" >&2
+        exit 1
+      fi
+      OMP_NUM_THREADS=$(nproc)
+      export OMP_NUM_THREADS ;;
+  esac
+  say "Pinned to $platform $PIN_DEVICE"
+}
+
+lock_run() {
+  local lock=$SNAPSHOT_DIR/$PREFIX.lock
+  case "${RUN_LOCK:-fail}" in
+    fail|wait) ;;
+    *) echo "Error: unknown RUN_LOCK ${RUN_LOCK} (choose from fail, wait)" >&2; exit 1 ;;
+  esac
+  if ! command -v flock > /dev/null; then
+    echo "Note: flock (util-linux) is not installed: $PREFIX runs without its lock" >&2
+    return 0
+  fi
+  mkdir -p "$SNAPSHOT_DIR"
+  exec {RUN_LOCK_FD}>> "$lock"
+  flock -n "$RUN_LOCK_FD" && return 0
+  if [ "${RUN_LOCK:-fail}" = wait ]; then
+    say "$PREFIX is running in another process (it holds $lock): waiting for it"
+    flock "$RUN_LOCK_FD"
+  else
+    echo "Error: $PREFIX is running in another process (it holds $lock)" >&2
+    exit "$RUN_BUSY"
+  fi
+}
+
 run_task() {
   PREFIX=${1:-${PREFIX:-$TASK-seed$SEED}}
   RESULTS=$RESULTS_DIR/$PREFIX
   local source_out=${PREFIX}_source adapt_out=${PREFIX}_adda started=$SECONDS
+  pin_run
+  lock_run
+  if [ "${SKIP_FINISHED:-}" = 1 ] && finished "$RESULTS"; then
+    say "$PREFIX: finished earlier, skipping"
+    return 0
+  fi
   mkdir -p "$RESULTS"
   printf 'task: %s\nseed: %s\nsource: %s\ntarget: %s\nsnapshots: [%s, %s]\n' "$TASK" "$SEED" \
     "$SOURCE" "$TARGET" "$SNAPSHOT_DIR/$source_out" "$SNAPSHOT_DIR/$adapt_out" > "$RESULTS/run.yaml"

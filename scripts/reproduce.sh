@@ -8,6 +8,17 @@
 # Runs are named <task>-seed<seed>. A run whose four evaluation records exist is skipped, and
 # an interrupted run resumes from its snapshots, so rerunning after a finished sweep trains
 # nothing and prints the same table. A task whose data is not on disk is skipped with a note.
+# A run that fails does not stop the others; the table shows the runs that finished, and the
+# exit status is 1 when any run did not finish.
+#
+# Several runs at once: JOBS=N runs up to N at a time, DEVICES="0 1 ..." one device each (by
+# default JOBS = the number of DEVICES). Each run is pinned to its device (PIN_DEVICE in
+# scripts/common.sh): NPU and GPU ids, or on the CPU sets of cores in taskset syntax
+# ("0-3 4-7"); without DEVICES, ids 0..N-1, or on the CPU this machine's cores split into N
+# sets. DEVICE=auto is resolved once, as the tools resolve it. Each run then writes its output
+# to LOG_DIR/<run>.log (default RESULTS_DIR/logs, appended) and this script prints a line when
+# it starts and ends. Every run holds a lock while it runs, so two sweeps started on the same
+# folders share the runs: a run that another process holds is waited for at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
@@ -15,6 +26,12 @@ SEEDS=${SEEDS:-0 1 2 3 4}
 export RESULTS_DIR=${RESULTS_DIR:-results}
 TASKS=("$@")
 if [ ${#TASKS[@]} -eq 0 ]; then TASKS=(mnist-usps usps-mnist svhn-mnist); fi
+# shellcheck source=common.sh
+source scripts/common.sh
+if [ -n "${JOBS:-}" ] && ! [[ $JOBS =~ ^[1-9][0-9]*$ ]]; then
+  echo "Error: JOBS=$JOBS is not a whole number of at least 1" >&2
+  exit 1
+fi
 
 datasets_of() {
   case "$1" in
@@ -24,13 +41,8 @@ datasets_of() {
   esac
 }
 
-finished() {
-  local name
-  for name in source_only_train source_only_test adda_train adda_test; do
-    [ -f "$RESULTS_DIR/$1/$name.yaml" ] || return 1
-  done
-}
-
+# The runs to do: RUN_TASK[i], RUN_SEED[i], RUN_NAME[i]; ALL_RUNS names every run of the sweep.
+RUN_TASK=() RUN_SEED=() RUN_NAME=() ALL_RUNS=()
 for task in "${TASKS[@]}"; do
   datasets=$(datasets_of "$task")
   # shellcheck disable=SC2086
@@ -42,14 +54,90 @@ for task in "${TASKS[@]}"; do
   fi
   for seed in $SEEDS; do
     prefix=$task-seed$seed
-    if finished "$prefix"; then
+    ALL_RUNS+=("$prefix")
+    if finished "$RESULTS_DIR/$prefix"; then
       echo "$prefix: finished earlier, skipping"
       continue
     fi
-    echo "$prefix: running scripts/$task.sh"
-    SEED=$seed bash "scripts/$task.sh" "$prefix"
+    RUN_TASK+=("$task") RUN_SEED+=("$seed") RUN_NAME+=("$prefix")
   done
+done
+
+# Sequential (the default) or pinned: with JOBS or DEVICES set, one worker per job.
+parallel=
+if [ -n "${JOBS:-}${DEVICES:-}" ]; then parallel=1; fi
+jobs=${JOBS:-1}
+devices=()
+if [ -n "$parallel" ] && [ ${#RUN_NAME[@]} -gt 0 ]; then
+  platform=$(platform_of "${DEVICE:-auto}")
+  export DEVICE=$platform
+  read -r -a devices <<< "${DEVICES:-}"
+  jobs=${JOBS:-${#devices[@]}}
+  if [ ${#devices[@]} -eq 0 ]; then read -r -a devices <<< "$(default_devices "$platform" "$jobs")"; fi
+  check_devices "$platform" "${devices[@]}"
+  LOG_DIR=${LOG_DIR:-$RESULTS_DIR/logs}
+  mkdir -p "$LOG_DIR"
+  echo "Running ${#RUN_NAME[@]} runs, up to $jobs at once, on $platform ${devices[*]}"
+fi
+
+claims=$(mktemp -d)
+trap 'rm -rf "$claims"' EXIT
+
+# run_one I DEVICE LOCK: run I (an index into RUN_NAME) with RUN_LOCK=LOCK on DEVICE.
+run_one() {
+  local name=${RUN_NAME[$1]} task=${RUN_TASK[$1]} seed=${RUN_SEED[$1]} log status=0
+  local started=$SECONDS
+  if [ -z "$parallel" ]; then
+    echo "$name: running scripts/$task.sh"
+    SEED=$seed SKIP_FINISHED=1 RUN_LOCK=$3 bash "scripts/$task.sh" "$name" || status=$?
+  else
+    log=$LOG_DIR/$name.log
+    echo "$name: running scripts/$task.sh on $DEVICE $2, log $log"
+    printf '\n==> %s: %s on %s %s (reproduce.sh, process %s)\n' "$(date '+%F %T')" "$name" \
+      "$DEVICE" "$2" "$$" >> "$log"
+    SEED=$seed PIN_DEVICE=$2 SKIP_FINISHED=1 RUN_LOCK=$3 bash "scripts/$task.sh" "$name" \
+      >> "$log" 2>&1 < /dev/null || status=$?
+  fi
+  case $status in
+    0) if [ -n "$parallel" ]; then echo "$name: done after $((SECONDS - started)) s"; fi ;;
+    "$RUN_BUSY") echo "$name: another process is running it; waiting for it at the end" ;;
+    *) echo "$name: FAILED with exit status $status after $((SECONDS - started)) s"
+       if [ -n "$parallel" ]; then tail -n 5 "$log" | sed 's/^/    /'; fi ;;
+  esac
+  return "$status"
+}
+
+# worker DEVICE: takes the runs in order, each one once in this sweep (mkdir claims it
+# atomically); the runs another process held are waited for after the others.
+worker() {
+  local i status busy=()
+  for i in "${!RUN_NAME[@]}"; do
+    mkdir "$claims/${RUN_NAME[$i]}" 2> /dev/null || continue
+    status=0
+    run_one "$i" "$1" fail || status=$?
+    if [ "$status" -eq "$RUN_BUSY" ]; then busy+=("$i"); fi
+  done
+  for i in ${busy[@]+"${busy[@]}"}; do run_one "$i" "$1" wait || true; done
+}
+
+if [ ${#RUN_NAME[@]} -eq 0 ]; then
+  :
+elif [ -z "$parallel" ]; then
+  worker ""
+else
+  for ((w = 0; w < jobs; w++)); do worker "${devices[w % ${#devices[@]}]}" & done
+  wait
+fi
+
+not_finished=()
+for prefix in ${ALL_RUNS[@]+"${ALL_RUNS[@]}"}; do
+  finished "$RESULTS_DIR/$prefix" || not_finished+=("$prefix")
 done
 
 "$PYTHON" tools/report.py "$RESULTS_DIR" --png "$RESULTS_DIR/results.png" \
   --markdown "$RESULTS_DIR/results.md"
+
+if [ ${#not_finished[@]} -gt 0 ]; then
+  echo "Not finished: ${not_finished[*]}"
+  exit 1
+fi

@@ -113,11 +113,12 @@ def model_outputs(model_fn, images, scope, layers, shards=1):
 def masked_xent(labels, logits, ignore_label):
     """Cross-entropy averaged over the examples whose label is not ``ignore_label``, with
     static shapes (a weight per example, not a mask that changes the batch size); 0 when
-    every example is ignored."""
-    keep = tf.cast(tf.not_equal(labels, ignore_label), tf.float32)
-    safe = tf.where(tf.not_equal(labels, ignore_label), labels, tf.zeros_like(labels))
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits)
-    return tf.reduce_sum(losses * keep) / tf.maximum(tf.reduce_sum(keep), 1.0)
+    every example is ignored. Labels outside the classes (e.g. 255) are ignored too."""
+    keep = 1.0 - tf.cast(tf.equal(labels, ignore_label), tf.float32)
+    targets = tf.one_hot(labels, int(logits.shape[-1])) * keep[:, None]
+    losses = tf.nn.softmax_cross_entropy_with_logits_v2(labels=tf.stop_gradient(targets),
+                                                        logits=logits)
+    return tf.reduce_sum(losses) / tf.maximum(tf.reduce_sum(keep), 1.0)
 
 
 def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsize=None,

@@ -1,10 +1,8 @@
 """Stand-ins for what only exists on Ascend / ModelArts, for the tests of the Ascend route.
 
-- ``npu_bridge``: a package whose ``npu_init`` imports like the real one. When
-  ``FAKE_NPU_RECORD`` names a folder, every tf.Session created afterwards writes its
-  ConfigProto there (``session-<pid>-<n>.pb``), so a test can check what a tool asked the NPU
-  for. The NpuOptimizer itself does not exist here: TensorFlow skips the unknown rewrite and
-  runs the graph on the CPU.
+- ``npu_bridge``: the stand-in package in tests/standins (see its npu_init): the adapter's
+  API this project uses, iteration offload that really runs K steps per call on the CPU, loss
+  scaling, and (with ``FAKE_NPU_RECORD``) records of each session's config, graph and loops.
 - ``moxing``: ``mox.file.copy_parallel(src, dst)`` appends ``[src, dst]`` as a JSON line to
   ``FAKE_MOX_LOG`` and copies, reading ``obs://bucket/path`` as ``$FAKE_OBS_ROOT/bucket/path``.
 - a fake Python for npu_train.sh: answers its TensorFlow check, records each tool call and
@@ -18,28 +16,7 @@ import sys
 
 import numpy as np
 
-NPU_INIT = '''\
-"""Stand-in for Ascend's npu_bridge.npu_init (tests only)."""
-import itertools
-import os
-
-_record = os.environ.get('FAKE_NPU_RECORD')
-if _record:
-    import tensorflow.compat.v1 as _tf
-
-    _Session = _tf.Session
-    _count = itertools.count()
-
-    class _RecordingSession(_Session):
-        def __init__(self, target='', graph=None, config=None):
-            if config is not None:
-                name = 'session-{}-{}.pb'.format(os.getpid(), next(_count))
-                with open(os.path.join(_record, name), 'wb') as f:
-                    f.write(config.SerializeToString())
-            _Session.__init__(self, target, graph, config)
-
-    _tf.Session = _RecordingSession
-'''
+STANDINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'standins')
 
 MOXING_FILE = '''\
 """Stand-in for moxing.file (tests only)."""
@@ -120,10 +97,34 @@ def write_file(path, text, executable=False):
 
 
 def write_npu_bridge(folder):
-    """A stand-in npu_bridge package in ``folder`` (put ``folder`` on PYTHONPATH)."""
-    write_file(os.path.join(folder, 'npu_bridge', '__init__.py'), '')
-    write_file(os.path.join(folder, 'npu_bridge', 'npu_init.py'), NPU_INIT)
+    """A copy of the stand-in npu_bridge package in ``folder`` (put ``folder`` on PYTHONPATH)."""
+    import shutil
+    shutil.copytree(os.path.join(STANDINS, 'npu_bridge'), os.path.join(folder, 'npu_bridge'),
+                    ignore=shutil.ignore_patterns('__pycache__'))
     return folder
+
+
+def recorded_graphs(folder):
+    """The GraphDefs the stand-in npu_bridge recorded in ``folder``, oldest first."""
+    from adda.compat import tf
+    graphs = []
+    for path in sorted(glob.glob(os.path.join(str(folder), 'graph-*.pb')),
+                       key=os.path.getmtime):
+        graph_def = tf.GraphDef()
+        with open(path, 'rb') as f:
+            graph_def.ParseFromString(f.read())
+        graphs.append(graph_def)
+    return graphs
+
+
+def recorded_loops(folder):
+    """Iterations per loop of every loop call the stand-in ran, per process: {pid: [K, ...]}."""
+    loops = {}
+    for path in glob.glob(os.path.join(str(folder), 'loops-*.txt')):
+        pid = os.path.basename(path)[len('loops-'):-len('.txt')]
+        with open(path) as f:
+            loops[pid] = [int(line) for line in f if line.strip()]
+    return loops
 
 
 def write_moxing(folder):

@@ -80,7 +80,7 @@ def test_npu_with_stand_in_bridge(data_root, tmp_path, npu_env):
     env, record = npu_env
     snap = tmp_path / 'snap'
     # Training: --device npu, default precision = mixed = allow_mix_precision.
-    result = run_tool('train', 'mnist', 'train', 'lenet', 'out', '--iterations', '2',
+    result = run_tool('train', 'mnist', 'train', 'lenet', 'out', '--iterations', '10',
                       '--batch_size', '16', '--seed', '0', '--device', 'npu',
                       '--snapshot_dir', snap, env=env)
     assert result.returncode == 0, result.stderr
@@ -370,8 +370,8 @@ def test_modelarts_entry_end_to_end_on_stand_ins(tmp_path, npu_env):
     work = tmp_path / 'job'
     result = run([sys.executable, ENTRY, '--data_url', 'obs://bucket/digits',
                   '--train_url', 'obs://bucket/out', '--work_dir', work,
-                  '--tasks', 'mnist-usps,svhn-mnist', '--source_iterations', '2',
-                  '--adapt_iterations', '2'], env=env, cwd=tmp_path)
+                  '--tasks', 'mnist-usps,svhn-mnist', '--source_iterations', '10',
+                  '--adapt_iterations', '10'], env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     assert 'Skipping svhn-mnist' in result.stdout
     out = obs / 'bucket' / 'out'
@@ -383,7 +383,7 @@ def test_modelarts_entry_end_to_end_on_stand_ins(tmp_path, npu_env):
         assert (evaluation['device'], evaluation['precision']) == ('npu', 'allow_mix_precision')
         assert evaluation['dataset'] == 'usps1800'
         assert evaluation['images'] == (1800 if name.endswith('train') else 100)
-    assert (out / 'snapshot' / (prefix + '_adda') / (prefix + '_adda-2.index')).is_file()
+    assert (out / 'snapshot' / (prefix + '_adda') / (prefix + '_adda-10.index')).is_file()
     assert (out / 'snapshot' / (prefix + '_source') / 'config.yaml').is_file()
     assert read_lines(out / 'summary.txt')[1].split()[0] == 'mnist-usps'
     configs = recorded_configs(record)

@@ -6,8 +6,9 @@ npu_config_proto) and replaces tf.Session with a session that
   training iteration K times (checked against the session config's ``iterations_per_loop`` and
   ``enable_data_pre_proc``, as the adapter requires) and returns the last iteration's fetches;
 - when FAKE_NPU_RECORD names a folder, records there each session's ConfigProto
-  (``session-<pid>-<n>.pb``), the graph it ran its first loop in (``graph-<pid>-<n>.pb``) and
-  one line per loop call (``loops-<pid>.txt``: K), so a test can check what a tool did.
+  (``session-<pid>-<n>.pb``), its graph as it was when the session closed
+  (``graph-<pid>-<n>.pb``) and one line per loop call (``loops-<pid>.txt``: K), so a test can
+  check what a tool handed to the device.
 The NpuOptimizer rewrite itself does not exist here: TensorFlow skips it and runs on the CPU.
 """
 import itertools
@@ -57,7 +58,6 @@ class _StandInSession(_Session):
     def __init__(self, target='', graph=None, config=None):
         self._number = next(_count)
         self._npu = _npu_parameters(config) if config is not None else None
-        self._graph_recorded = False
         if _RECORD and config is not None:
             _write('session-{}-{}.pb'.format(os.getpid(), self._number),
                    config.SerializeToString())
@@ -82,14 +82,16 @@ class _StandInSession(_Session):
                                'iterations_per_loop = {} and enable_data_pre_proc = True in '
                                'the session config'.format(k))
         if _RECORD:
-            if not self._graph_recorded:
-                _write('graph-{}-{}.pb'.format(os.getpid(), self._number),
-                       self.graph.as_graph_def().SerializeToString())
-                self._graph_recorded = True
             _write('loops-{}.txt'.format(os.getpid()), '{}\n'.format(k), 'a')
         for _ in range(k):
             result = _Session.run(self, fetches, feed_dict, options, run_metadata)
         return result
+
+    def close(self):
+        if _RECORD and not self._closed:
+            _write('graph-{}-{}.pb'.format(os.getpid(), self._number),
+                   self.graph.as_graph_def().SerializeToString())
+        _Session.close(self)
 
 
 _tf.Session = _StandInSession

@@ -46,8 +46,9 @@ class ExponentialUpdateLossScaleManager(object):
     def update_loss_scale(self, finite_grads):
         def if_finite():
             def increase():
-                new = tf.where(self._loss_scale < 3.4e38 / self._incr_ratio,
-                               self._loss_scale * self._incr_ratio, self._loss_scale)
+                new = tf.cond(self._loss_scale < 3.4e38 / self._incr_ratio,
+                              lambda: self._loss_scale * self._incr_ratio,
+                              lambda: tf.identity(self._loss_scale))
                 return tf.group(self._loss_scale.assign(new), self._reset_stats())
             return tf.cond(self._num_good_steps + 1 >= self._incr_every_n_steps, increase,
                            lambda: self._num_good_steps.assign_add(1).op)

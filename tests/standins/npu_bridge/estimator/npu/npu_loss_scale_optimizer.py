@@ -1,9 +1,14 @@
 """Stand-in for npu_bridge's NPULossScaleOptimizer (tests only).
 
 The real one reads the device's float-status register (the 910 saturates on overflow instead of
-producing inf); on the CPU an overflow is an inf or NaN gradient, so the stand-in checks those.
+producing inf) with NPU-only ops; on the CPU an overflow is an inf or NaN gradient, so the
+stand-in checks those instead, in the name scope FLOAT_STATUS_SCOPE (the graph-contract test
+knows these ops stand for the adapter's float-status ops).
 """
 import tensorflow.compat.v1 as tf
+
+
+FLOAT_STATUS_SCOPE = 'NPULossScaleOptimizer_float_status'
 
 
 class NPULossScaleOptimizer(tf.train.Optimizer):
@@ -22,7 +27,8 @@ class NPULossScaleOptimizer(tf.train.Optimizer):
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):
         grads_and_vars = list(grads_and_vars)
         grads = [g for g, _ in grads_and_vars if g is not None]
-        finite = tf.reduce_all(tf.stack([tf.reduce_all(tf.is_finite(g)) for g in grads]))
+        with tf.name_scope(FLOAT_STATUS_SCOPE):
+            finite = tf.reduce_all(tf.stack([tf.reduce_all(tf.is_finite(g)) for g in grads]))
         applied = tf.cond(finite,
                           lambda: self._opt.apply_gradients(grads_and_vars, global_step, name),
                           tf.no_op)

@@ -84,6 +84,7 @@ run_parallel() {
   export DEVICE=$platform
   read -r -a devices <<< "${DEVICES:-}"
   jobs=${JOBS:-${#devices[@]}}
+  if [ "$jobs" -eq 0 ]; then jobs=1; fi
   if [ ${#devices[@]} -eq 0 ]; then
     read -r -a devices <<< "$(source "$code_dir/scripts/common.sh" && default_devices "$platform" "$jobs")"
   fi
@@ -91,8 +92,10 @@ run_parallel() {
   claims=$(mktemp -d) || return 1
   say "Running up to $jobs tasks at once, on $platform ${devices[*]}"
   worker() {
-    local task prefix task_start status
+    local task prefix task_start status stop=
+    trap 'stop=1' INT TERM  # Ctrl-C: the tasks under way save and stop, no other starts
     for task in $tasks; do
+      [ -z "$stop" ] || break
       [ -f "$code_dir/scripts/$task.sh" ] && ! svhn_missing "$task" || continue
       mkdir "$claims/$task" 2> /dev/null || continue
       prefix=$task-seed$seed
@@ -101,6 +104,7 @@ run_parallel() {
       PIN_DEVICE=$1 bash "$code_dir/scripts/$task.sh" "$prefix" > "$output_path/logs/$task.log" 2>&1 < /dev/null
       status=$?
       echo "$status $((SECONDS - task_start))" > "$claims/$task/status"
+      if [ "$status" -eq 130 ] || [ "$status" -eq 143 ]; then stop=1; fi
     done
   }
   for ((w = 0; w < jobs; w++)); do worker "${devices[w % ${#devices[@]}]}" & done

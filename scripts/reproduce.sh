@@ -9,7 +9,8 @@
 # an interrupted run resumes from its snapshots, so rerunning after a finished sweep trains
 # nothing and prints the same table. A task whose data is not on disk is skipped with a note.
 # A run that fails does not stop the others; the table shows the runs that finished, and the
-# exit status is 1 when any run did not finish.
+# exit status is 1 when any run did not finish. Ctrl-C stops the sweep (exit status 130): the
+# runs under way save their snapshots, no other starts, and the next sweep resumes them.
 #
 # Several runs at once: JOBS=N runs up to N at a time, DEVICES="0 1 ..." one device each (by
 # default JOBS = the number of DEVICES). Each run is pinned to its device (PIN_DEVICE in
@@ -73,6 +74,7 @@ if [ -n "$parallel" ] && [ ${#RUN_NAME[@]} -gt 0 ]; then
   export DEVICE=$platform
   read -r -a devices <<< "${DEVICES:-}"
   jobs=${JOBS:-${#devices[@]}}
+  if [ "$jobs" -eq 0 ]; then jobs=1; fi
   if [ ${#devices[@]} -eq 0 ]; then read -r -a devices <<< "$(default_devices "$platform" "$jobs")"; fi
   check_devices "$platform" "${devices[@]}"
   LOG_DIR=${LOG_DIR:-$RESULTS_DIR/logs}
@@ -101,32 +103,68 @@ run_one() {
   case $status in
     0) if [ -n "$parallel" ]; then echo "$name: done after $((SECONDS - started)) s"; fi ;;
     "$RUN_BUSY") echo "$name: another process is running it; waiting for it at the end" ;;
+    130|143) echo "$name: stopped by a signal after $((SECONDS - started)) s" ;;
     *) echo "$name: FAILED with exit status $status after $((SECONDS - started)) s"
        if [ -n "$parallel" ]; then tail -n 5 "$log" | sed 's/^/    /'; fi ;;
   esac
   return "$status"
 }
 
+# A run stopped by Ctrl-C or SIGTERM (the tools save a snapshot and exit with 130 or 143)
+# stops the sweep: no further run starts, no table; the next sweep resumes.
+stopped_by_signal() { [ "$1" -eq 130 ] || [ "$1" -eq 143 ]; }
+
 # worker DEVICE: takes the runs in order, each one once in this sweep (mkdir claims it
-# atomically); the runs another process held are waited for after the others.
+# atomically); the runs another process held are waited for after the others. Returns 130
+# when stopped by a signal.
 worker() {
-  local i status busy=()
+  local i status busy=() stop=
+  trap 'stop=1' INT TERM
   for i in "${!RUN_NAME[@]}"; do
+    [ -z "$stop" ] || break
     mkdir "$claims/${RUN_NAME[$i]}" 2> /dev/null || continue
     status=0
     run_one "$i" "$1" fail || status=$?
     if [ "$status" -eq "$RUN_BUSY" ]; then busy+=("$i"); fi
+    if stopped_by_signal "$status"; then stop=1; fi
   done
-  for i in ${busy[@]+"${busy[@]}"}; do run_one "$i" "$1" wait || true; done
+  for i in ${busy[@]+"${busy[@]}"}; do
+    [ -z "$stop" ] || break
+    status=0
+    run_one "$i" "$1" wait || status=$?
+    if stopped_by_signal "$status"; then stop=1; fi
+  done
+  if [ -n "$stop" ]; then return 130; fi
 }
 
+stopped=
 if [ ${#RUN_NAME[@]} -eq 0 ]; then
   :
 elif [ -z "$parallel" ]; then
-  worker ""
+  worker "" || stopped=1
 else
-  for ((w = 0; w < jobs; w++)); do worker "${devices[w % ${#devices[@]}]}" & done
-  wait
+  pids=()
+  for ((w = 0; w < jobs; w++)); do
+    worker "${devices[w % ${#devices[@]}]}" &
+    pids+=($!)
+  done
+  # A signal for this script alone goes on to the workers, which finish the runs under way and
+  # start no more (Ctrl-C reaches every process, so the runs also save and stop).
+  trap 'kill -TERM "${pids[@]}" 2> /dev/null || true' INT TERM
+  for pid in "${pids[@]}"; do
+    while :; do
+      status=0
+      wait "$pid" || status=$?
+      # a wait cut short by a signal returns above 128 while the worker still runs
+      if [ "$status" -gt 128 ] && kill -0 "$pid" 2> /dev/null; then continue; fi
+      if [ "$status" -eq 130 ]; then stopped=1; fi
+      break
+    done
+  done
+fi
+if [ -n "$stopped" ]; then
+  echo "Stopped: the runs under way saved their snapshots; run the same command again to resume"
+  exit 130
 fi
 
 not_finished=()
@@ -134,8 +172,14 @@ for prefix in ${ALL_RUNS[@]+"${ALL_RUNS[@]}"}; do
   finished "$RESULTS_DIR/$prefix" || not_finished+=("$prefix")
 done
 
-"$PYTHON" tools/report.py "$RESULTS_DIR" --png "$RESULTS_DIR/results.png" \
-  --markdown "$RESULTS_DIR/results.md"
+# One report at a time: two sweeps on the same folders end at about the same time.
+report=("$PYTHON" tools/report.py "$RESULTS_DIR" --png "$RESULTS_DIR/results.png"
+        --markdown "$RESULTS_DIR/results.md")
+if command -v flock > /dev/null && [ -d "$RESULTS_DIR" ]; then
+  flock "$RESULTS_DIR/.report.lock" "${report[@]}"
+else
+  "${report[@]}"
+fi
 
 if [ ${#not_finished[@]} -gt 0 ]; then
   echo "Not finished: ${not_finished[*]}"

@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -309,6 +310,42 @@ def test_sweep_waits_for_a_run_another_process_holds(sweep):
     assert [c['tool'] for c in calls_by_run(folder)['mnist-usps-seed0']] == one_run_of_tools()
     log = (folder / 'results' / 'logs' / 'mnist-usps-seed0.log').read_text()
     assert 'Error: mnist-usps-seed0 is running in another process' in log
+
+
+def wait_for_files(folder, count, process, timeout=120):
+    for _ in range(timeout * 10):
+        if len(os.listdir(str(folder))) >= count or process.poll() is not None:
+            return
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize('jobs', [None, '2'])
+def test_ctrl_c_stops_the_sweep(sweep, jobs):
+    env, folder = sweep
+    barrier(env, folder, 1)
+    env.update(SEEDS='0 1 2 3', DEVICE='cpu', FAKE_SLEEP='300')
+    if jobs:
+        env['JOBS'] = jobs
+    process = subprocess.Popen(['bash', REPRODUCE, 'mnist-usps'], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True, start_new_session=True)
+    try:
+        started = int(jobs or 1)
+        wait_for_files(folder / 'barrier', started, process)
+        assert process.poll() is None
+        os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C: to the whole process group
+        output = process.communicate(timeout=120)[0]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, output
+    assert output.rstrip().endswith('Stopped: the runs under way saved their snapshots; run the '
+                                    'same command again to resume')
+    assert 'stopped by a signal' in output
+    assert '| task |' not in output  # no table
+    assert [c['tool'] for c in calls(folder)] == ['train.py'] * started  # no run after them
+    with pytest.raises(OSError):
+        os.killpg(process.pid, 0)  # nothing of the sweep is left running
 
 
 @pytest.mark.parametrize('variables, message', [

@@ -63,7 +63,10 @@ if barrier and tool == 'train.py':
         if waited > 120:
             print('Error: fake barrier: no other run started alongside', file=sys.stderr)
             sys.exit(3)
-time.sleep(float(env.get('FAKE_SLEEP', '0')))
+try:
+    time.sleep(float(env.get('FAKE_SLEEP', '0')))
+except KeyboardInterrupt:  # as the tools do on Ctrl-C
+    sys.exit(130)
 if tool == 'eval_classification.py':
     with open(option('--output'), 'w') as f:
         f.write('dataset: {{}}\\nsplit: {{}}\\naccuracy: 0.5\\n'.format(argv[1], argv[2]))

@@ -145,18 +145,15 @@ def draw_ours(ax, runs, method, split, offset, width, color, name):
 
 
 def plot(runs, path):
-    """Draw chart(runs) into path, in the format its extension names (PNG without one)."""
+    """Draw chart(runs) into path, in the format its extension names (PNG without one),
+    whole or not at all (a temporary file of this process renamed into place)."""
+    from adda.util import atomic_output
     figure = chart(runs)
-    partial = path + '.partial'
     try:
-        figure.savefig(partial, dpi=120, format=os.path.splitext(path)[1][1:].lower() or 'png')
-        os.replace(partial, path)
-    except (OSError, ValueError) as e:
-        raise AddaError('cannot write the chart {}: {}'.format(
-            path, e.strerror if isinstance(e, OSError) and e.strerror else e))
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+        with atomic_output(path, 'the chart') as tmp:
+            figure.savefig(tmp, dpi=120, format=os.path.splitext(path)[1][1:].lower() or 'png')
+    except ValueError as e:
+        raise AddaError('cannot write the chart {}: {}'.format(path, e))
 
 
 @click.command()

@@ -12,6 +12,15 @@
 #   TRAIN_ARGS             extra options for both training tools (e.g. "--steps_per_run 10")
 # Training runs with --resume: an interrupted pipeline continues where it stopped, and a
 # finished one is not trained again (remove its snapshot folders to start over).
+# A recipe task (scripts/<task>-plus.sh, run names <task>-plus-seed<SEED>) also sets:
+#   SHARE_SOURCE=<task>    use the source model of the faithful task's run of the same seed
+#                          (<task>-seed<SEED>_source, trained here if missing), so both adapt
+#                          the same source network
+#   SELECT=1               after adaptation: choose a snapshot without target labels
+#                          (tools/select_snapshot.py -> selection.yaml), evaluate it
+#                          (selected_{train,test}.yaml), and record every kept snapshot's
+#                          accuracy on the target train split (curve_train.yaml; labels used
+#                          only to draw curves and to show the oracle choice in the report)
 # For sweeps that run several runs at once (scripts/reproduce.sh, npu_train.sh, scripts/slurm/):
 #   PIN_DEVICE=ID          keep the run on one device of its platform (DEVICE; auto is resolved
 #                          as the tools resolve it): the NPU through ASCEND_DEVICE_ID and DEVICE_ID
@@ -51,12 +60,45 @@ evaluate() {
 
 RUN_BUSY=75
 
-# finished RESULTS: the four evaluation records of a run exist.
+# finished RESULTS: the evaluation records of a run exist (and a recipe run's choice).
 finished() {
-  local name
-  for name in source_only_train source_only_test adda_train adda_test; do
+  local name names=(source_only_train source_only_test adda_train adda_test)
+  case "$(basename "$1")" in
+    *-plus-seed*) names+=(selected_train selected_test curve_train) ;;
+  esac
+  for name in "${names[@]}"; do
     [ -f "$1/$name.yaml" ] || return 1
   done
+}
+
+# with_lock FILE COMMAND...: run COMMAND holding FILE's flock (waiting for it), so that two
+# runs sharing a source model train it once.
+with_lock() {
+  local lock=$1
+  shift
+  if ! command -v flock > /dev/null; then "$@"; return; fi
+  mkdir -p "$(dirname "$lock")"
+  ( flock 8; "$@" ) 8>> "$lock"
+}
+
+# select_snapshot ADAPT_OUT: the label-free choice among the adaptation run's snapshots, its
+# evaluation, and (for pictures only) every snapshot's accuracy on the target train split.
+select_snapshot() {
+  say "Choosing a snapshot of $1 without target labels"
+  "$PYTHON" tools/select_snapshot.py "$SOURCE:train" "$TARGET:train" lenet "$SNAPSHOT_DIR/$1" \
+    --output "$RESULTS/selection.yaml" "${DEVICE_ARGS[@]}"
+  local chosen
+  chosen=$("$PYTHON" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["chosen"]["path"])' \
+    "$RESULTS/selection.yaml")
+  local split
+  for split in train test; do
+    say "Evaluating the chosen snapshot on $TARGET $split"
+    "$PYTHON" tools/eval_classification.py "$TARGET" "$split" lenet "$chosen" \
+      --output "$RESULTS/selected_$split.yaml" "${DEVICE_ARGS[@]}"
+  done
+  say "Accuracy of every kept snapshot on $TARGET train (for the curves; labels used here only)"
+  "$PYTHON" tools/snapshot_curve.py "$TARGET" train lenet "$SNAPSHOT_DIR/$1" \
+    --output "$RESULTS/curve_train.yaml" "${DEVICE_ARGS[@]}"
 }
 
 # platform_of DEVICE: cpu, gpu or npu; auto is resolved as the tools resolve it.
@@ -148,6 +190,7 @@ run_task() {
   PREFIX=${1:-${PREFIX:-$TASK-seed$SEED}}
   RESULTS=$RESULTS_DIR/$PREFIX
   local source_out=${PREFIX}_source adapt_out=${PREFIX}_adda started=$SECONDS
+  if [ -n "${SHARE_SOURCE:-}" ]; then source_out=$SHARE_SOURCE-seed${SEED}_source; fi
   pin_run
   lock_run
   if [ "${SKIP_FINISHED:-}" = 1 ] && finished "$RESULTS"; then
@@ -159,7 +202,8 @@ run_task() {
     "$SOURCE" "$TARGET" "$SNAPSHOT_DIR/$source_out" "$SNAPSHOT_DIR/$adapt_out" > "$RESULTS/run.yaml"
 
   say "Training the source model on $SOURCE train ($source_out, seed $SEED)"
-  "$PYTHON" tools/train.py "$SOURCE" train lenet "$source_out" "${SOURCE_ARGS[@]}" \
+  with_lock "$SNAPSHOT_DIR/$source_out.lock" \
+    "$PYTHON" tools/train.py "$SOURCE" train lenet "$source_out" "${SOURCE_ARGS[@]}" \
     --seed "$SEED" --resume --snapshot_dir "$SNAPSHOT_DIR" "${DEVICE_ARGS[@]}" \
     "${EXTRA_TRAIN_ARGS[@]}"
   evaluate source_only "$source_out"
@@ -169,10 +213,15 @@ run_task() {
     --weights "$SNAPSHOT_DIR/$source_out" "${ADAPT_ARGS[@]}" --seed "$SEED" --resume \
     --snapshot_dir "$SNAPSHOT_DIR" "${DEVICE_ARGS[@]}" "${EXTRA_TRAIN_ARGS[@]}"
   evaluate adda "$adapt_out"
+  if [ "${SELECT:-}" = 1 ]; then select_snapshot "$adapt_out"; fi
 
   say "$TASK ($PREFIX): accuracy on $TARGET train / test, after $((SECONDS - started)) s"
   printf 'Source only: %s / %s\n' "$(accuracy_of "$RESULTS/source_only_train.yaml")" \
     "$(accuracy_of "$RESULTS/source_only_test.yaml")"
   printf 'ADDA:        %s / %s\n' "$(accuracy_of "$RESULTS/adda_train.yaml")" \
     "$(accuracy_of "$RESULTS/adda_test.yaml")"
+  if [ "${SELECT:-}" = 1 ]; then
+    printf 'Chosen:      %s / %s\n' "$(accuracy_of "$RESULTS/selected_train.yaml")" \
+      "$(accuracy_of "$RESULTS/selected_test.yaml")"
+  fi
 }

@@ -33,10 +33,12 @@ def test_report_table_means_and_stds(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     row = [l for l in lines if l.startswith('| MNIST→USPS | source only')][0]
-    assert row == '| MNIST→USPS | source only | 0.752 ± 0.016 | 0.750 ± 0.071 | 0.720 ± 0.014 | 2 |'
+    assert row == ('| MNIST→USPS | source only | 0.752 ± 0.016 | 0.750 ± 0.071 | 0.700 | '
+                   '0.720 ± 0.014 | 2 |')
     adda = [l for l in lines if l.startswith('| MNIST→USPS | ADDA')][0]
     assert '0.910 ± 0.014' in adda and '0.920 ± 0.014' in adda
-    assert '| SVHN→MNIST | ADDA | 0.760 ± 0.018 | not run | not run | 0 |' in lines
+    assert '| SVHN→MNIST | ADDA | 0.760 ± 0.018 | not run | — | not run | 0 |' in lines
+    assert not any('recipe' in line for line in lines)  # no recipe runs, no recipe rows
     assert (tmp_path / 't.md').read_text().strip() == '\n'.join(lines[:8]).strip()
 
 
@@ -100,22 +102,63 @@ def test_chart_panels_ticks_bars_and_points(tmp_path):
                 assert all(abs(px - x) < width / 2 for px, _ in series)
 
 
-def test_chart_takes_a_method_the_paper_does_not_report(tmp_path, monkeypatch):
+def fake_recipe_run(results, task, seed, final, chosen, curve):
+    """A recipe run (scripts/<task>-plus.sh): final and chosen (train, test) accuracies, the
+    chosen step and the target train accuracy per kept snapshot."""
+    accuracies = {'adda_train': final[0], 'adda_test': final[1],
+                  'selected_train': chosen[1][0], 'selected_test': chosen[1][1]}
+    fake_run(results, task + '-plus', seed, accuracies)
+    folder = results / '{}-plus-seed{}'.format(task, seed)
+    points = [{'step': step, 'accuracy': value} for step, value in curve]
+    best = max(points, key=lambda p: (p['accuracy'], p['step']))
+    (folder / 'curve_train.yaml').write_text(yaml.safe_dump(
+        {'snapshots': points, 'oracle_uses_labels': best, 'final': points[-1]}))
+    (folder / 'selection.yaml').write_text(yaml.safe_dump({'chosen': {'step': chosen[0]}}))
+
+
+def test_report_rows_of_the_recipe(tmp_path):
+    results = tmp_path / 'results'
+    for seed in (0, 1):
+        fake_run(results, 'usps-mnist', seed, four(0.6, 0.6, 0.90 + seed / 100, 0.9))
+    fake_recipe_run(results, 'usps-mnist', 0, (0.96, 0.95), (500, (0.97, 0.96)),
+                    [(500, 0.97), (1000, 0.98), (1500, 0.96)])
+    fake_recipe_run(results, 'usps-mnist', 1, (0.94, 0.93), (1000, (0.95, 0.94)),
+                    [(500, 0.93), (1000, 0.95), (1500, 0.94)])
+    lines = run_tool('report', results).stdout.splitlines()
+    rows = [l for l in lines if l.startswith('| USPS→MNIST')]
+    assert rows == [
+        '| USPS→MNIST | source only | 0.571 ± 0.017 | 0.600 ± 0.000 | 0.600 | 0.600 ± 0.000 | 2 |',
+        '| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.905 ± 0.007 | 0.900 | 0.900 ± 0.000 | 2 |',
+        '| USPS→MNIST | ADDA + recipe, final snapshot | — | 0.950 ± 0.014 | 0.940 | '
+        '0.940 ± 0.014 | 2 |',
+        '| USPS→MNIST | ADDA + recipe, label-free choice | — | 0.960 ± 0.014 | 0.950 | '
+        '0.950 ± 0.014 | 2 |',
+        '| USPS→MNIST | best snapshot (uses target labels; reference only) | — | '
+        '0.965 ± 0.021 | 0.950 | — | 2 |']
+    assert '| MNIST→USPS | ADDA + recipe, final snapshot | — | not run | — | not run | 0 |' in lines
+
+
+def test_chart_draws_the_recipe_and_its_curves(tmp_path):
     pytest.importorskip('matplotlib')
     from adda.tools import report
-    monkeypatch.setitem(report.METHODS, 'recipe', ('recipe', {}))
     results = tmp_path / 'results'
-    accuracies = four(0.6, 0.6, 0.9, 0.9)
-    accuracies.update(recipe_train=0.95, recipe_test=0.94)
-    fake_run(results, 'usps-mnist', 0, accuracies)
-    runs = report.load_runs(str(results))
-    train, test = report.chart(runs).axes
-    assert 'recipe (paper)' not in bars(train)
-    assert bars(train)['recipe (ours)'][0][1] == pytest.approx(0.95)
-    assert bars(test)['recipe (ours)'][0][1] == pytest.approx(0.94)
-    assert [y for _, y in seed_points(test, 'recipe')[0]] == pytest.approx([0.94])
-    assert '| USPS→MNIST | recipe | — | 0.950 ± 0.000 | 0.940 ± 0.000 | 1 |' in \
-        report.markdown_table(runs).splitlines()
+    fake_run(results, 'usps-mnist', 0, four(0.6, 0.6, 0.9, 0.9))
+    curves = [[(500, 0.97), (1000, 0.98)], [(500, 0.93), (1000, 0.95)]]
+    for seed, curve in enumerate(curves):
+        fake_recipe_run(results, 'usps-mnist', seed, (0.96 - seed / 50, 0.95), (500, (0.9, 0.9)),
+                        curve)
+    figure = report.chart(report.load_runs(str(results)))
+    train, test, curve_panel = figure.axes
+    assert 'ADDA + recipe, final snapshot (paper)' not in bars(train)
+    assert bars(train)['ADDA + recipe, final snapshot (ours)'][0][1] == pytest.approx(0.95)
+    assert [y for _, y in seed_points(train, 'recipe')[0]] == pytest.approx([0.96, 0.94])
+    assert [t.get_text() for t in train.get_xticklabels()][1] == (
+        'USPS→MNIST\n(1 run)\n(recipe: 2 runs)')
+    drawn = {line.get_gid(): list(zip(line.get_xdata(), line.get_ydata()))
+             for line in curve_panel.get_lines()}
+    assert drawn['curve/usps-mnist/0'] == curves[0] and drawn['curve/usps-mnist/1'] == curves[1]
+    assert drawn['chosen/usps-mnist/0'] == [(500, 0.97)]
+    assert 'USPS→MNIST' in curve_panel.get_title() and 'labels' in curve_panel.get_title()
 
 
 def test_data_check_lists_missing_files(data_root):
@@ -143,5 +186,6 @@ def test_reproduce_skips_finished_runs_and_absent_data(data_root, tmp_path):
     assert 'mnist-usps-seed1: finished earlier, skipping' in out.stdout
     assert 'Skipping svhn-mnist: its data is not on disk' in out.stdout
     assert not (tmp_path / 'snap').exists()  # nothing was trained
-    assert '| MNIST→USPS | ADDA | 0.894 ± 0.002 | 0.900 ± 0.000 | 0.900 ± 0.000 | 2 |' in out.stdout
+    assert ('| MNIST→USPS | ADDA | 0.894 ± 0.002 | 0.900 ± 0.000 | 0.900 | 0.900 ± 0.000 | 2 |'
+            in out.stdout)
     assert (results / 'results.md').exists()

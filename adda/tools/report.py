@@ -12,6 +12,7 @@ from adda.errors import AddaError
 
 TASKS = collections.OrderedDict([
     ('mnist-usps', 'MNIST→USPS'), ('usps-mnist', 'USPS→MNIST'), ('svhn-mnist', 'SVHN→MNIST')])
+RECIPE_SUFFIX = '-plus'  # scripts/<task>-plus.sh: the stabilised recipe's runs of <task>
 # method -> (label, the paper's accuracy per task as (mean, std)); Tzeng et al. 2017, on the
 # target training split only. A method the paper does not report has an empty dict.
 METHODS = collections.OrderedDict([
@@ -19,31 +20,64 @@ METHODS = collections.OrderedDict([
                                      'svhn-mnist': (0.601, 0.011)})),
     ('adda', ('ADDA', {'mnist-usps': (0.894, 0.002), 'usps-mnist': (0.901, 0.008),
                        'svhn-mnist': (0.760, 0.018)})),
+    ('recipe', ('ADDA + recipe, final snapshot', {})),
+    ('recipe_selected', ('ADDA + recipe, label-free choice', {})),
 ])
+# Shown in the table, marked as a reference: the recipe run's best snapshot on the labelled
+# target train split. It uses target labels, so it is not a method anyone could run.
+ORACLE = ('oracle', 'best snapshot (uses target labels; reference only)')
 SPLITS = (('train', 'target train'), ('test', 'target test'))
 PAPER_SPLIT = 'train'
+# record file -> (method, split) for each kind of run
+FAITHFUL_RECORDS = {'{}_{}'.format(m, s): (m, s) for m in ('source_only', 'adda')
+                    for s, _ in SPLITS}
+RECIPE_RECORDS = dict([('adda_' + s, ('recipe', s)) for s, _ in SPLITS] +
+                      [('selected_' + s, ('recipe_selected', s)) for s, _ in SPLITS])
+
+
+def _read_yaml(path):
+    with open(path) as f:
+        return yaml.safe_load(f)
 
 
 def load_runs(results_dir):
-    """task -> list of {record name: accuracy} for every finished run under results_dir."""
+    """task -> list of runs for every finished run under results_dir; a run is a dict
+    {(method, split): accuracy}, and a recipe run also has ('oracle', 'train') and 'curve'
+    ([(step, accuracy on the target train split)]) and 'chosen' (the label-free step)."""
     runs = collections.defaultdict(list)
     for run_file in sorted(glob.glob(os.path.join(results_dir, '*', 'run.yaml'))):
         folder = os.path.dirname(run_file)
         try:
-            with open(run_file) as f:
-                task = yaml.safe_load(f)['task']
-            accuracies = {}
-            for method in METHODS:
-                for split, _ in SPLITS:
-                    path = os.path.join(folder, '{}_{}.yaml'.format(method, split))
-                    if os.path.isfile(path):
-                        with open(path) as f:
-                            accuracies[method, split] = float(yaml.safe_load(f)['accuracy'])
+            task = _read_yaml(run_file)['task']
+            recipe = task.endswith(RECIPE_SUFFIX)
+            records = RECIPE_RECORDS if recipe else FAITHFUL_RECORDS
+            run = {}
+            for name, key in records.items():
+                path = os.path.join(folder, name + '.yaml')
+                if os.path.isfile(path):
+                    run[key] = float(_read_yaml(path)['accuracy'])
+            if recipe:
+                task = task[:-len(RECIPE_SUFFIX)]
+                run.update(_recipe_extras(folder))
         except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
             raise AddaError('{}: unreadable results ({})'.format(folder, e))
-        if len(accuracies) == len(METHODS) * len(SPLITS):
-            runs[task].append(accuracies)
+        if all(key in run for key in records.values()) and (not recipe or 'curve' in run):
+            runs[task].append(run)
     return runs
+
+
+def _recipe_extras(folder):
+    """The oracle, the curve and the chosen step of a recipe run (when recorded)."""
+    extras = {}
+    curve_path = os.path.join(folder, 'curve_train.yaml')
+    if os.path.isfile(curve_path):
+        curve = _read_yaml(curve_path)
+        extras['curve'] = [(int(p['step']), float(p['accuracy'])) for p in curve['snapshots']]
+        extras[ORACLE[0], 'train'] = float(curve['oracle_uses_labels']['accuracy'])
+    selection_path = os.path.join(folder, 'selection.yaml')
+    if os.path.isfile(selection_path):
+        extras['chosen'] = int(_read_yaml(selection_path)['chosen']['step'])
+    return extras
 
 
 def mean_std(values):
@@ -59,29 +93,47 @@ def runs_label(n):
     return 'not run' if not n else '{} run{}'.format(n, '' if n == 1 else 's')
 
 
+def values_of(task_runs, method, split):
+    return [run[method, split] for run in task_runs if (method, split) in run]
+
+
+def has_recipe(runs):
+    return any(('recipe', 'train') in run for task_runs in runs.values() for run in task_runs)
+
+
 def markdown_table(runs):
-    lines = ['| task | method | paper | target train (paper protocol) | target test | runs |',
-             '|---|---|---|---|---|---|']
+    """A row per task and method: the paper's figure, mean ± std over seeds and the worst seed
+    on the target train split (the paper's protocol), mean ± std on the target test split,
+    and the number of runs. The recipe's rows appear once it has runs."""
+    lines = ['| task | method | paper | target train (paper protocol) | worst seed | '
+             'target test | runs |', '|---|---|---|---|---|---|---|']
+    rows = [(method, name, paper) for method, (name, paper) in METHODS.items()
+            if has_recipe(runs) or not method.startswith('recipe')]
+    if has_recipe(runs):
+        rows.append((ORACLE[0], ORACLE[1], {}))
     for task, label in TASKS.items():
         task_runs = runs.get(task, [])
-        for method, (name, paper) in METHODS.items():
-            cells = ['{:.3f} ± {:.3f}'.format(*paper[task]) if task in paper else '—']
-            for split, _ in SPLITS:
-                values = [run[method, split] for run in task_runs]
-                cells.append('{:.3f} ± {:.3f}'.format(*mean_std(values)) if values else
-                             'not run')
-            lines.append('| {} | {} | {} | {} | {} | {} |'.format(
-                label, name, cells[0], cells[1], cells[2], len(task_runs)))
+        for method, name, paper in rows:
+            train, test = (values_of(task_runs, method, split) for split, _ in SPLITS)
+            cells = ['{:.3f} ± {:.3f}'.format(*paper[task]) if task in paper else '—',
+                     '{:.3f} ± {:.3f}'.format(*mean_std(train)) if train else 'not run',
+                     '{:.3f}'.format(min(train)) if train else '—',
+                     '{:.3f} ± {:.3f}'.format(*mean_std(test)) if test else (
+                         '—' if method == ORACLE[0] and train else 'not run')]
+            lines.append('| {} | {} | {} | {} | {} | {} | {} |'.format(
+                label, name, cells[0], cells[1], cells[2], cells[3], len(train)))
     return '\n'.join(lines)
 
 
 def chart(runs):
-    """The chart as a matplotlib Figure: a panel per split, a bar group per task.
+    """The chart as a matplotlib Figure: a panel per split, a bar group per task; below them,
+    when the recipe has runs, a panel per task with its accuracy-over-iterations curves.
 
-    Each group has, per method, the mean over seeds of our runs (with the standard deviation
-    and a point per seed) and, on the paper's split only, the paper's figure beside it.
-    Artists carry labels/gids for reading back: bars '<method label> (ours|paper)', seed
-    points gid 'seeds/<method>'.
+    Each group has, per method with runs, the mean over seeds (with the standard deviation and
+    a point per seed) and, on the paper's split only, the paper's figure beside it. Artists
+    carry labels/gids for reading back: bars '<method label> (ours|paper)', seed points gid
+    'seeds/<method>', curves gid 'curve/<task>/<seed index>', the label-free choice on a curve
+    gid 'chosen/<task>/<seed index>'.
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -89,11 +141,17 @@ def chart(runs):
     except ImportError:
         raise AddaError('--png needs matplotlib (pip install matplotlib)')
     tasks = list(TASKS)
-    figure = Figure(figsize=(11, 4))
+    curve_tasks = [t for t in tasks if any('curve' in run for run in runs.get(t, []))]
+    figure = Figure(figsize=(11, 7.5 if curve_tasks else 4))
     FigureCanvasAgg(figure)
-    axes = figure.subplots(1, len(SPLITS), sharey=True)
-    panels = [[(i, method, kind) for i, (method, (_, paper)) in enumerate(METHODS.items())
-               for kind in (('paper', 'ours') if split == PAPER_SPLIT and paper else ('ours',))]
+    grid = figure.add_gridspec(2 if curve_tasks else 1, max(len(SPLITS), len(curve_tasks)))
+    axes = [figure.add_subplot(grid[0, i * grid.ncols // len(SPLITS):
+                                    (i + 1) * grid.ncols // len(SPLITS)])
+            for i in range(len(SPLITS))]
+    methods = [m for m in METHODS if not m.startswith('recipe') or has_recipe(runs)]
+    panels = [[(i, method, kind) for i, method in enumerate(methods)
+               for kind in (('paper', 'ours') if split == PAPER_SPLIT and METHODS[method][1]
+                            else ('ours',))]
               for split, _ in SPLITS]  # per panel: (method index, method, kind) per bar
     width = 0.8 / max(len(bars) for bars in panels)
     for ax, (split, title), bars in zip(axes, SPLITS, panels):
@@ -109,8 +167,7 @@ def chart(runs):
             else:
                 draw_ours(ax, runs, method, split, offset, width, color, name)
         ax.set_xticks(range(len(tasks)))
-        ax.set_xticklabels(['{}\n({})'.format(TASKS[t], runs_label(len(runs.get(t, []))))
-                            for t in tasks])
+        ax.set_xticklabels([tick_label(t, runs) for t in tasks])
         ax.set_title(title + (" (the paper's protocol)" if split == PAPER_SPLIT else
                               ' (not in the paper)'))
         ax.set_xlim(-0.5, len(tasks) - 0.5)
@@ -123,17 +180,50 @@ def chart(runs):
             legend.setdefault(label, handle)
     if 'one seed' in legend:
         legend['one seed'] = legend.pop('one seed')  # last
+    for i, task in enumerate(curve_tasks):
+        draw_curves(figure.add_subplot(grid[1, i]), task, runs[task])
+    bottom = 0.09 if curve_tasks else 0.06
     figure.legend(list(legend.values()), list(legend), loc='lower center',
-                  ncol=min(len(legend), 5), fontsize=8, frameon=False)
-    figure.tight_layout(rect=(0, 0.06, 1, 1))
+                  ncol=min(len(legend), 4), fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, bottom, 1, 1))
     return figure
+
+
+def tick_label(task, runs):
+    """'MNIST→USPS\\n(5 runs)', plus the recipe's runs when it has any."""
+    task_runs = runs.get(task, [])
+    faithful = len(values_of(task_runs, 'adda', 'train'))
+    recipe = len(values_of(task_runs, 'recipe', 'train'))
+    label = '{}\n({})'.format(TASKS[task], runs_label(faithful))
+    return label + ('\n(recipe: {})'.format(runs_label(recipe)) if recipe else '')
+
+
+def draw_curves(ax, task, task_runs):
+    """Target train accuracy of every kept snapshot of each recipe run (labels used only to
+    draw this), with the label-free choice circled."""
+    curves = [run for run in task_runs if 'curve' in run]
+    for k, run in enumerate(curves):
+        steps, accuracies = zip(*run['curve'])
+        line, = ax.plot(steps, accuracies, linewidth=1, gid='curve/{}/{}'.format(task, k),
+                        label='one seed')
+        if run.get('chosen') in steps:
+            ax.plot([run['chosen']], [accuracies[steps.index(run['chosen'])]], marker='o',
+                    markersize=7, markerfacecolor='none', color=line.get_color(),
+                    linestyle='none', gid='chosen/{}/{}'.format(task, k))
+    ax.set_title('{}: recipe, target train accuracy per snapshot\n(labels used only to draw '
+                 'this; circle: label-free choice)'.format(TASKS[task]), fontsize=9)
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('target train accuracy')
+    ax.grid(alpha=0.3)
 
 
 def draw_ours(ax, runs, method, split, offset, width, color, name):
     """Our mean ± std per task that has runs, and a black point per seed over each bar."""
-    tasks = [t for t in TASKS if runs.get(t)]
+    tasks = [t for t in TASKS if values_of(runs.get(t, []), method, split)]
+    if not tasks:
+        return
     xs = [list(TASKS).index(t) + offset for t in tasks]
-    values = [[run[method, split] for run in runs[t]] for t in tasks]
+    values = [values_of(runs[t], method, split) for t in tasks]
     stats = [mean_std(v) for v in values]
     ax.bar(xs, [m for m, _ in stats], width, yerr=[s for _, s in stats], capsize=3,
            color=color, label='{} (ours)'.format(name))
@@ -163,7 +253,9 @@ def plot(runs, path):
 @adda_command
 def main(results_dir, markdown, png):
     """Mean ± std over seeds of each task's source-only and ADDA accuracy, beside the paper's,
-    on the target training data (the paper's protocol) and the target test split."""
+    on the target training data (the paper's protocol) and the target test split; with the
+    recipe's runs (scripts/<task>-plus.sh) also the recipe's final snapshot, its label-free
+    choice and, as a reference that uses target labels, its best snapshot."""
     from adda.checks import check_output_file
     from adda.util import write_text
     if not os.path.isdir(results_dir):

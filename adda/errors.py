@@ -33,8 +33,9 @@ def disk_summary(path):
         stat = os.statvfs(mount)
     except (OSError, AttributeError):
         return 'the disk mounted at {}'.format(mount)
-    return 'the disk mounted at {} ({} free of {})'.format(
-        mount, human_bytes(stat.f_bavail * stat.f_frsize), human_bytes(stat.f_blocks * stat.f_frsize))
+    free, size = stat.f_bavail * stat.f_frsize, stat.f_blocks * stat.f_frsize
+    return 'the disk mounted at {} ({} free of {})'.format(mount, human_bytes(free),
+                                                          human_bytes(size))
 
 
 def human_bytes(n):

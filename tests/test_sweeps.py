@@ -175,7 +175,7 @@ def test_parallel_runs_each_on_its_own_cores(sweep):
         assert '{}: done after'.format(name) in result.stdout
     assert sorted(used) == sorted(expected_sets)
     # the table counts all three runs, printed once both have ended
-    assert '| MNIST→USPS | ADDA | 0.894 ± 0.002 | 0.500 ± 0.000 | 0.500 ± 0.000 | 3 |' in \
+    assert '| MNIST→USPS | ADDA | 0.894 ± 0.002 | 0.500 ± 0.000 | 0.500 | 0.500 ± 0.000 | 3 |' in \
         result.stdout
     for name in ('mnist-usps-seed0', 'mnist-usps-seed1'):
         for record in RECORDS:
@@ -212,7 +212,7 @@ def test_failed_run_does_not_stop_the_others(sweep):
     assert 'usps-mnist-seed1: FAILED with exit status 1 after' in result.stdout
     assert '    Error: fake failure of usps-mnist-seed1_adda' in result.stdout  # its log's end
     assert 'usps-mnist-seed0: done after' in result.stdout
-    assert '| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.500 ± 0.000 | 0.500 ± 0.000 | 1 |' in \
+    assert '| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.500 ± 0.000 | 0.500 | 0.500 ± 0.000 | 1 |' in \
         result.stdout
     assert result.stdout.rstrip().endswith('Not finished: usps-mnist-seed1')
     runs = calls_by_run(folder)
@@ -241,9 +241,9 @@ def test_two_sweeps_on_the_same_folders_run_each_run_once(sweep):
     for s, output in zip(sweeps, outputs):
         assert s.returncode == 0, output
         # each waited for the other's runs: both tables count all six
-        assert '| MNIST→USPS | ADDA | 0.894 ± 0.002 | 0.500 ± 0.000 | 0.500 ± 0.000 | 3 |' in \
+        assert '| MNIST→USPS | ADDA | 0.894 ± 0.002 | 0.500 ± 0.000 | 0.500 | 0.500 ± 0.000 | 3 |' in \
             output
-        assert '| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.500 ± 0.000 | 0.500 ± 0.000 | 3 |' in \
+        assert '| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.500 ± 0.000 | 0.500 | 0.500 ± 0.000 | 3 |' in \
             output
     runs = calls_by_run(folder)
     assert sorted(runs) == sorted('{}-seed{}'.format(t, s) for t in ('mnist-usps', 'usps-mnist')

@@ -456,6 +456,8 @@ def test_sigkill_at_any_moment_resumes_to_the_asked_step(data_root, tmp_path):
     kills = [(False, pause, 'pausing'),                      # inside the first snapshot
              (True, {}, 'Iteration 12:'),                    # between snapshots
              (True, pause, 'pausing'),                       # inside a later snapshot
+             (True, {PAUSE_ENV: '4'},                        # inside a state's save
+              'renaming {}'.format(snap / 'crash' / 'state' / 'state-')),
              (True, {}, 'Saved snapshot to {}'.format(snap / 'crash' / 'crash-25')),
              (True, {}, 'Resuming from')]                    # while restoring
     for resume, env, text in kills:
@@ -474,7 +476,7 @@ def test_sigkill_at_any_moment_resumes_to_the_asked_step(data_root, tmp_path):
     assert 'Resuming from' in result.stdout
     named = check_consistent(snap / 'crash', data_root)
     assert os.path.basename(named[-1]) == 'crash-40' and len(named) <= 3
-    assert not [n for n in os.listdir(str(snap / 'crash')) if n.startswith('.saving-')]
+    assert not [n for n in listing(snap / 'crash') if '.saving-' in n]  # temporaries cleaned
     from adda.compat import tf
     for name, _ in tf.train.list_variables(named[-1]):
         np.testing.assert_allclose(tf.train.load_variable(named[-1], name),

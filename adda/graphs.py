@@ -118,7 +118,8 @@ def masked_xent(labels, logits, ignore_label):
     targets = tf.one_hot(labels, int(logits.shape[-1])) * keep[:, None]
     losses = tf.nn.softmax_cross_entropy_with_logits_v2(labels=tf.stop_gradient(targets),
                                                         logits=logits)
-    return tf.reduce_sum(losses) / tf.maximum(tf.reduce_sum(keep), 1.0)
+    # a product with a constant factor: its gradient needs no shape computation at run time
+    return tf.reduce_sum(losses) * tf.stop_gradient(1.0 / tf.maximum(tf.reduce_sum(keep), 1.0))
 
 
 def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsize=None,

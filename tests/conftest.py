@@ -105,3 +105,17 @@ def tf_graph():
     from adda.compat import tf
     with tf.Graph().as_default() as graph:
         yield graph
+
+
+@pytest.fixture
+def npu(monkeypatch):
+    """The stand-in npu_bridge (tests/standins), importable in this process, as on an Ascend
+    host; tf.Session, which it replaces, is restored afterwards."""
+    from adda.compat import tf
+    session_class = tf.Session
+    monkeypatch.syspath_prepend(os.path.join(ROOT, 'tests', 'standins'))
+    import npu_bridge.npu_init
+    yield npu_bridge.npu_init
+    tf.Session = session_class
+    for name in [n for n in sys.modules if n.split('.')[0] == 'npu_bridge']:
+        del sys.modules[name]

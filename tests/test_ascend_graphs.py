@@ -9,7 +9,6 @@ weight update is gated by the loss scaler's overflow check.
 """
 import collections
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -36,8 +35,16 @@ def allowed_op_types():
     return set(read_allow_list(ALLOW_LIST))
 
 
+# Where the walk back from the device part stops: the handles of variables and iterators
+# (resources the session owns), the graph's inputs.
+RESOURCE_OPS = ('VarHandleOp', 'VariableV2', 'IteratorV2', 'Iterator', 'AnonymousIteratorV2',
+                'Placeholder', 'PlaceholderWithDefault')
+
+
 def device_part(graph):
-    """Every op reached from an IteratorGetNext through data or control edges."""
+    """Every op reached from an IteratorGetNext through data or control edges, and every op
+    those depend on (say, weight decay or the learning-rate schedule), back to the variable
+    and iterator handles."""
     control_consumers = collections.defaultdict(list)
     for op in graph.get_operations():
         for source in op.control_inputs:
@@ -51,6 +58,13 @@ def device_part(graph):
         for tensor in op.outputs:
             stack.extend(tensor.consumers())
         stack.extend(control_consumers[op])
+    stack = list(seen)
+    while stack:
+        op = stack.pop()
+        for source in [t.op for t in op.inputs] + list(op.control_inputs):
+            if source not in seen and source.type not in RESOURCE_OPS:
+                seen.add(source)
+                stack.append(source)
     return seen
 
 
@@ -115,19 +129,6 @@ def import_graph(graph_def):
 
 
 # --- in-process: the graphs the tools build, with the stand-in imported here ---------------
-
-@pytest.fixture
-def npu(monkeypatch):
-    """The stand-in npu_bridge, importable in this process (tf.Session restored after)."""
-    from adda.compat import tf
-    session_class = tf.Session
-    monkeypatch.syspath_prepend(STANDINS)
-    import npu_bridge.npu_init
-    yield npu_bridge.npu_init
-    tf.Session = session_class
-    for name in [n for n in sys.modules if n.split('.')[0] == 'npu_bridge']:
-        del sys.modules[name]
-
 
 def npu_plan(precision='mixed', k=K, loss_scale=None):
     from adda.session import DevicePlan, session_config

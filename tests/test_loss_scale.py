@@ -1,7 +1,6 @@
 """Loss scaling (adda/loss_scale.py): float16 gradients that underflow without it train with it;
 overflowing steps are skipped, counted and lower the scale; a collapsing run stops."""
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -9,7 +8,6 @@ import pytest
 from adda.compat import tf
 from adda.loss_scale import InGraphScaling, LossScale, NoScaling, NpuScaling, parse_loss_scale
 from conftest import run_tool
-from helpers_ascend import STANDINS
 
 
 def float16_step(scaler, factor, lr=0.1):
@@ -62,17 +60,6 @@ def test_fixed_scale_skips_but_keeps_its_value():
     assert [s['skipped_steps'] for s in seen] == [1, 2, 3, 4]
     assert {s['loss_scale'] for s in seen} == {2.0 ** 15}
     np.testing.assert_array_equal(before, after)
-
-
-@pytest.fixture
-def npu(monkeypatch):
-    session_class = tf.Session
-    monkeypatch.syspath_prepend(STANDINS)
-    import npu_bridge.npu_init
-    yield npu_bridge.npu_init
-    tf.Session = session_class
-    for name in [n for n in sys.modules if n.split('.')[0] == 'npu_bridge']:
-        del sys.modules[name]
 
 
 def test_npu_scaling_through_the_adapter_optimizer(npu):

@@ -121,3 +121,19 @@ def test_unknown_feature_layer(data_root):
     with tf.Graph().as_default():
         with pytest.raises(AddaError, match="unknown layer 'fc9' of lenet"):
             build_adda_training(split, split, lenet, 8, 1e-3, 'adam', seed=0, feature_layer='fc9')
+
+
+def test_ignore_label_averages_over_the_kept_examples(tf_graph):
+    from adda.graphs import masked_xent
+    rng = np.random.RandomState(0)
+    logits = rng.normal(size=(6, 10)).astype(np.float32)
+    labels = np.array([3, 1, 3, 255, 7, 0])
+    log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    kept = [i for i, label in enumerate(labels) if label not in (3, 255)]
+    expected = -np.mean([log_probs[i, labels[i]] for i in kept])
+    with tf.Session() as sess:
+        value, none_kept = sess.run([
+            masked_xent(tf.constant(labels), tf.constant(logits), 3),
+            masked_xent(tf.constant([3, 3]), tf.constant(logits[:2]), 3)])
+    assert value == pytest.approx(expected, rel=1e-5)
+    assert none_kept == 0.0

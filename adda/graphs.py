@@ -114,8 +114,10 @@ def masked_xent(labels, logits, ignore_label):
     """Cross-entropy averaged over the examples whose label is not ``ignore_label``, with
     static shapes (a weight per example, not a mask that changes the batch size); 0 when
     every example is ignored. Labels outside the classes (e.g. 255) are ignored too."""
-    keep = 1.0 - tf.cast(tf.equal(labels, ignore_label), tf.float32)
-    targets = tf.one_hot(labels, int(logits.shape[-1])) * keep[:, None]
+    in_range = tf.one_hot(labels, int(logits.shape[-1]))  # all zeros outside the classes
+    keep = tf.reduce_sum(in_range, 1) * (1.0 - tf.cast(tf.equal(labels, ignore_label),
+                                                        tf.float32))
+    targets = in_range * keep[:, None]
     losses = tf.nn.softmax_cross_entropy_with_logits_v2(labels=tf.stop_gradient(targets),
                                                         logits=logits)
     # a product with a constant factor: its gradient needs no shape computation at run time

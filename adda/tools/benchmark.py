@@ -42,6 +42,8 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, loss_scale, sh
          eval_images, eval_batch_size, json_path, gpu, device, precision):
     """Seconds per 200 steps (the seed README's unit), steps/s and images/s, as
     min / median / max over the repeats, on the device the session config picks."""
+    from adda.checks import check_output_file
+    check_output_file(json_path, '--json')
     select_gpu(gpu)
     import numpy as np
 
@@ -137,8 +139,8 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, loss_scale, sh
         click.echo('{:<10} {:>26} {:>26} {:>30}'.format(
             'eval', '-', '-', triple(results['eval']['images_per_second'], '{:.0f}')))
     if json_path:
-        with open(json_path, 'w') as f:
-            json.dump(results, f, indent=2)
+        from adda.util import write_text
+        write_text(json_path, json.dumps(results, indent=2) + '\n', 'the benchmark results')
     return 0
 
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# USPS -> MNIST (usps1800 -> mnist2000) with the stabilised recipe: scripts/usps-mnist.sh's
+# source model (shared: the same folder, trained once) and adaptation settings, plus the
+# recipe's options below, snapshots every 500 iterations, and a snapshot chosen without target
+# labels (tools/select_snapshot.py). Usage and options as scripts/common.sh; runs are named
+# usps-mnist-plus-seed<SEED>.
+#
+# RECIPE: filled in once chosen (see the README's Results section for how).
+source "$(dirname "$0")/common.sh"
+TASK=usps-mnist-plus
+SHARE_SOURCE=usps-mnist
+SELECT=1
+SOURCE=usps1800
+TARGET=mnist2000
+SOURCE_ARGS=(--iterations "${SOURCE_ITERATIONS:-10000}" --batch_size 128 --display 10
+             --lr 1e-3 --snapshot 5000 --solver adam)
+ADAPT_ARGS=(--iterations "${ADAPT_ITERATIONS:-10000}" --batch_size 128 --display 10
+            --lr 2e-4 --snapshot 500 --keep 0 --solver adam --adversary_relu
+            --target_infomax 0.1)
+run_task "$@"

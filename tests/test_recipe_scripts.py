@@ -1,0 +1,62 @@
+"""The recipe's task scripts (scripts/<task>-plus.sh): they share the faithful run's source
+model, keep the snapshots, choose one without target labels, and feed the report's rows."""
+import os
+import subprocess
+import sys
+
+import yaml
+
+from conftest import ROOT, write_mnist, write_usps
+
+
+def test_recipe_script_shares_the_source_and_chooses_a_snapshot(tmp_path):
+    data = tmp_path / 'data'
+    write_mnist(str(data / 'mnist'), counts=(2000, 100))
+    write_usps(str(data / 'usps'), counts=(1800, 100))
+    results, snap = tmp_path / 'results', tmp_path / 'snap'
+    env = dict(os.environ, ADDA_DATA_DIR=str(data), PYTHON=sys.executable, SEED='3',
+               RESULTS_DIR=str(results), SNAPSHOT_DIR=str(snap), SOURCE_ITERATIONS='20',
+               ADAPT_ITERATIONS='20', TRAIN_ARGS='--snapshot 10 --batch_size 32',
+               PYTHONIOENCODING='utf-8')
+
+    def script(name):
+        out = subprocess.run(['bash', os.path.join(ROOT, 'scripts', name)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             encoding='utf-8', timeout=1200)
+        assert out.returncode == 0, out.stdout[-4000:]
+        return out.stdout
+
+    log = script('usps-mnist-plus.sh')
+    run = results / 'usps-mnist-plus-seed3'
+    assert yaml.safe_load((run / 'run.yaml').read_text())['task'] == 'usps-mnist-plus'
+    # the faithful task's source folder, and every adaptation snapshot kept
+    assert (snap / 'usps-mnist-seed3_source' / 'usps-mnist-seed3_source-20.index').is_file()
+    assert not (snap / 'usps-mnist-plus-seed3_source').exists()
+    adapt = snap / 'usps-mnist-plus-seed3_adda'
+    assert sorted(n for n in os.listdir(str(adapt)) if n.endswith('.index')) == [
+        'usps-mnist-plus-seed3_adda-10.index', 'usps-mnist-plus-seed3_adda-20.index']
+    selection = yaml.safe_load((run / 'selection.yaml').read_text())
+    assert selection['chosen']['step'] in (10, 20)
+    chosen = yaml.safe_load((run / 'selected_train.yaml').read_text())
+    assert chosen['weights'] == selection['chosen']['path'] and chosen['images'] == 2000
+    curve = yaml.safe_load((run / 'curve_train.yaml').read_text())
+    assert [p['step'] for p in curve['snapshots']] == [10, 20]
+    by_step = {p['step']: p['accuracy'] for p in curve['snapshots']}
+    assert by_step[selection['chosen']['step']] == chosen['accuracy']
+    assert curve['oracle_uses_labels']['accuracy'] == max(by_step.values())
+    assert 'Chosen:' in log
+
+    # The faithful run of the same seed finds its source model trained.
+    log = script('usps-mnist.sh')
+    assert 'nothing to do' in log
+    source_log = (snap / 'usps-mnist-seed3_source' / 'train.log').read_text()
+    assert source_log.count('Iteration 10:') == 1  # trained once
+
+    report = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'report.py'),
+                             str(results)], stdout=subprocess.PIPE, encoding='utf-8',
+                            env=env)
+    rows = [l for l in report.stdout.splitlines() if l.startswith('| USPS→MNIST')]
+    assert [r.split('|')[2].strip() for r in rows] == [
+        'source only', 'ADDA', 'ADDA + recipe, final snapshot',
+        'ADDA + recipe, label-free choice', 'best snapshot (uses target labels; reference only)']
+    assert all(r.rstrip().endswith('| 1 |') for r in rows)

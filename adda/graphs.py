@@ -16,7 +16,7 @@ from adda.errors import AddaError
 from adda.layers import weight_decay
 from adda.models import preprocessing
 from adda.recipe import (FAITHFUL, MovingAverage, adversary_loss, domain_labels, infomax,
-                         r1_penalty, source_pull)
+                         r1_penalty, ramp, source_pull)
 from adda.session import DevicePlan
 from adda.util import collect_vars
 
@@ -303,7 +303,8 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
             adapted = OrderedDict((k, v) for k, v in target_vars.items() if v in target_list)
             mapping_total += options.source_pull * source_pull(adapted, source_vars)
         if options.target_infomax:
-            mapping_total += options.target_infomax * infomax(target_logits)
+            mapping_total += ramp(options.target_infomax, step_index,
+                                  options.infomax_ramp) * infomax(target_logits)
         mapping_grads = scaler.gradients(mapping_total, target_list)
         adversary_grads = scaler.gradients(adversary_total, adversary_list)
         with tf.control_dependencies([g for g, _ in mapping_grads + adversary_grads

@@ -17,8 +17,9 @@ AdaptationOptions = collections.namedtuple('AdaptationOptions', [
     'source_pull',        # L2 weight keeping the target weights near the source weights
     'target_infomax',     # weight of the target batch's information-maximisation term
     'ema',                # decay of the moving average of the target weights saved as snapshot
+    'infomax_ramp',       # iterations over which the infomax weight grows linearly from 0
 ])
-AdaptationOptions.__new__.__defaults__ = (None, 1, 0.0, 0.0, 0.0, 0.0, 0.0)
+AdaptationOptions.__new__.__defaults__ = (None, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
 FAITHFUL = AdaptationOptions()
 
 
@@ -53,6 +54,14 @@ def source_pull(target_vars, source_vars):
     (the L2-SP penalty), summed; the source side is frozen."""
     return tf.add_n([tf.nn.l2_loss(t - tf.stop_gradient(source_vars[name]))
                      for name, t in target_vars.items()])
+
+
+def ramp(weight, step, length):
+    """``weight`` times min(1, step / length): a term that starts at 0 and is fully on after
+    ``length`` steps (at once without a length)."""
+    if not length:
+        return weight
+    return weight * tf.minimum(1.0, tf.cast(step, tf.float32) / float(length))
 
 
 def infomax(logits):

@@ -126,3 +126,13 @@ def test_separate_adversary_learning_rate_changes_only_the_discriminator(data_ro
     # with a zero discriminator rate the first mapping step is the same (same discriminator)
     np.testing.assert_allclose(base[2]['mapping_loss'][0], slow[2]['mapping_loss'][0], rtol=1e-5)
     assert not np.allclose(base[2]['mapping_loss'][1], slow[2]['mapping_loss'][1])
+
+
+def test_infomax_ramp_grows_linearly_then_stays(tf_graph):
+    from adda.recipe import ramp
+    step = tf.placeholder(tf.int64, [])
+    weight = ramp(0.3, step, 1000)
+    with tf.Session() as sess:
+        values = [sess.run(weight, {step: s}) for s in (0, 250, 1000, 5000)]
+    np.testing.assert_allclose(values, [0.0, 0.075, 0.3, 0.3], rtol=1e-6)
+    assert ramp(0.3, step, 0) == 0.3

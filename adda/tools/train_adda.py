@@ -41,6 +41,9 @@ from adda.cli import (NON_NEGATIVE, POSITIVE, FiniteFloat, adda_command, check_d
 @click.option('--target_infomax', type=NON_NEGATIVE, default=0.0, show_default=True,
               help='Stabiliser: weight of the target batch\'s information maximisation '
                    '(confident predictions, balanced classes; no labels).')
+@click.option('--infomax_ramp', type=click.IntRange(min=0), default=0, show_default=True,
+              help='With --target_infomax: grow its weight linearly from 0 over this many '
+                   'iterations, so that the adversarial alignment comes first.')
 @click.option('--ema', type=FiniteFloat(min=0.0, below=1.0), default=0.0, show_default=True,
               help='Stabiliser: save a moving average of the target weights with this decay '
                    '(e.g. 0.999) as the snapshot; 0 saves the weights themselves.')
@@ -48,7 +51,7 @@ from adda.cli import (NON_NEGATIVE, POSITIVE, FiniteFloat, adda_command, check_d
 @adda_command
 def main(source, target, model, output, gpu, device, precision, weights, adversary_layers,
          adversary_leaky, adversary_layer, adversary_lr, adversary_steps, label_smoothing,
-         gradient_penalty, source_pull, target_infomax, ema, **opts):
+         gradient_penalty, source_pull, target_infomax, infomax_ramp, ema, **opts):
     """Adapt MODEL from SOURCE to TARGET (each dataset:split, e.g. svhn:train mnist:train).
 
     Only the target network is saved, under the same keys as a source snapshot, to
@@ -76,7 +79,8 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
                    feature_layer=adversary_layer, adversary_layers=adversary_layers)
 
     options = AdaptationOptions(adversary_lr, adversary_steps, label_smoothing,
-                                gradient_penalty, source_pull, target_infomax, ema)
+                                gradient_penalty, source_pull, target_infomax, ema,
+                                infomax_ramp)
 
     def build(seed, start_step, plan):
         return build_adda_training(

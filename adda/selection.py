@@ -288,6 +288,33 @@ def choose(scores, higher_is_better):
     return rank(scores, higher_is_better)[0]
 
 
+def kendall_tau(x, y):
+    """Kendall's rank correlation (tau-a: tied pairs count as neither) of two equal-length
+    sequences; 0 for fewer than two items."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    n = len(x)
+    if n < 2:
+        return 0.0
+    upper = np.triu_indices(n, 1)
+    signs = (np.sign(x[:, None] - x[None, :]) * np.sign(y[:, None] - y[None, :]))[upper]
+    return float(signs.sum() / len(signs))
+
+
+def agreement(scores, accuracies, higher_is_better):
+    """How well a criterion's ``scores`` (step -> score) rank a run's snapshots by their true
+    ``accuracies`` (step -> accuracy on labelled target data; for measuring only): the gap
+    between the best snapshot's accuracy and the chosen one's, and Kendall's tau between the
+    criterion's order and the accuracies (1: the same order)."""
+    steps = sorted(set(scores) & set(accuracies))
+    if not steps:
+        raise AddaError('no snapshot has both a score and an accuracy')
+    chosen = choose([(step, scores[step]) for step in steps], higher_is_better)
+    sign = 1.0 if higher_is_better else -1.0
+    finite = [s for s in steps if not np.isnan(scores[s])]
+    tau = kendall_tau([sign * scores[s] for s in finite], [accuracies[s] for s in finite])
+    return max(accuracies[s] for s in steps) - accuracies[chosen], tau
+
+
 def score_snapshots(source, source_val, target, model_fn, snapshots, batch_size, run_device,
                     scope=None, feature_layer='fc3', names=None):
     """[(Snapshot, OrderedDict criterion -> score)] for each of ``snapshots``.

@@ -5,7 +5,10 @@
 # labels (tools/select_snapshot.py). Usage and options as scripts/common.sh; runs are named
 # usps-mnist-plus-seed<SEED>.
 #
-# RECIPE: filled in once chosen (see the README's Results section for how).
+# RECIPE: --target_infomax 0.3 --infomax_ramp 3000 (the target network's predictions on the
+# target batch kept confident and class-balanced, with a weight that grows from 0 over the first
+# 3000 iterations so that the adversarial alignment comes first). Chosen on tuning seed 100
+# only (a short budget); see the README's Results section for what was tried.
 source "$(dirname "$0")/common.sh"
 TASK=usps-mnist-plus
 SHARE_SOURCE=usps-mnist
@@ -16,5 +19,5 @@ SOURCE_ARGS=(--iterations "${SOURCE_ITERATIONS:-10000}" --batch_size 128 --displ
              --lr 1e-3 --snapshot 5000 --solver adam)
 ADAPT_ARGS=(--iterations "${ADAPT_ITERATIONS:-10000}" --batch_size 128 --display 10
             --lr 2e-4 --snapshot 500 --keep 0 --solver adam --adversary_relu
-            --target_infomax 0.1)
+            --target_infomax 0.3 --infomax_ramp 3000)
 run_task "$@"

@@ -113,7 +113,10 @@ def fake_recipe_run(results, task, seed, final, chosen, curve):
     best = max(points, key=lambda p: (p['accuracy'], p['step']))
     (folder / 'curve_train.yaml').write_text(yaml.safe_dump(
         {'snapshots': points, 'oracle_uses_labels': best, 'final': points[-1]}))
-    (folder / 'selection.yaml').write_text(yaml.safe_dump({'chosen': {'step': chosen[0]}}))
+    (folder / 'selection.yaml').write_text(yaml.safe_dump({
+        'criterion': 'snd', 'chosen': {'step': chosen[0]},
+        'snapshots': [{'step': step, 'scores': {'snd': float(step == chosen[0])}}
+                      for step, _ in curve]}))
 
 
 def test_report_rows_of_the_recipe(tmp_path):
@@ -136,6 +139,28 @@ def test_report_rows_of_the_recipe(tmp_path):
         '| USPS→MNIST | best snapshot (uses target labels; reference only) | — | '
         '0.965 ± 0.021 | 0.950 | — | 2 |']
     assert '| MNIST→USPS | ADDA + recipe, final snapshot | — | not run | — | not run | 0 |' in lines
+
+
+def test_report_measures_the_criteria_against_the_curves(tmp_path):
+    results = tmp_path / 'results'
+    curves = [[(500, 0.90), (1000, 0.95), (1500, 0.93)], [(500, 0.80), (1000, 0.85)]]
+    # snd (higher is better) picks 1500 then 1000; entropy (lower is better) picks 1000 twice
+    scores = [{500: {'snd': 1.0, 'entropy': 0.9}, 1000: {'snd': 2.0, 'entropy': 0.1},
+               1500: {'snd': 3.0, 'entropy': 0.5}},
+              {500: {'snd': 0.0, 'entropy': 0.9}, 1000: {'snd': 1.0, 'entropy': 0.1}}]
+    for seed, (curve, by_step) in enumerate(zip(curves, scores)):
+        fake_recipe_run(results, 'usps-mnist', seed, (0.9, 0.9), (1000, (0.9, 0.9)), curve)
+        folder = results / 'usps-mnist-plus-seed{}'.format(seed)
+        (folder / 'selection.yaml').write_text(yaml.safe_dump({
+            'criterion': 'snd', 'chosen': {'step': 1000},
+            'snapshots': [{'step': step, 'scores': s} for step, s in by_step.items()]}))
+    lines = run_tool('report', results).stdout.splitlines()
+    rows = [l for l in lines if l.startswith('| snd') or l.startswith('| entropy')]
+    assert rows == ['| snd (default) | 0.0100 | 0.0200 | +0.67 | 2 |',
+                    '| entropy | 0.0000 | 0.0000 | +1.00 | 2 |']
+    (results / 'usps-mnist-plus-seed1' / 'curve_train.yaml').write_text('snapshots: [')
+    broken = run_tool('report', results)
+    assert broken.returncode == 1 and 'usps-mnist-plus-seed1' in broken.stderr
 
 
 def test_chart_draws_the_recipe_and_its_curves(tmp_path):

@@ -194,6 +194,31 @@ def test_choice_follows_the_direction_and_ties_go_to_the_later_step():
         selection.choose({}, True)
 
 
+def test_kendall_tau_on_known_orders():
+    assert selection.kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
+    assert selection.kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
+    # pairs: (1,2)+ (1,3)- (2,3)- -> (1 - 2) / 3
+    assert selection.kendall_tau([1, 2, 3], [1, 3, 0]) == pytest.approx(-1 / 3)
+    assert selection.kendall_tau([5], [1]) == 0.0
+
+
+def test_agreement_measures_the_gap_of_the_choice_and_the_order():
+    accuracies = {500: 0.90, 1000: 0.95, 1500: 0.93}
+    # a loss-like criterion (lower is better) that picks step 1500 and orders 1500 > 1000 > 500
+    gap, tau = selection.agreement({500: 3.0, 1000: 2.0, 1500: 1.0}, accuracies, False)
+    assert gap == pytest.approx(0.02) and tau == pytest.approx(1 / 3)
+    # the same scores read as higher-is-better: picks step 500, the order reversed
+    gap, tau = selection.agreement({500: 3.0, 1000: 2.0, 1500: 1.0}, accuracies, True)
+    assert gap == pytest.approx(0.05) and tau == pytest.approx(-1 / 3)
+    gap, tau = selection.agreement({500: 0.1, 1000: 0.9, 1500: 0.5}, accuracies, True)
+    assert gap == 0.0 and tau == 1.0
+    # a NaN score is never chosen and left out of the order
+    gap, tau = selection.agreement({500: 0.1, 1000: float('nan'), 1500: 0.5}, accuracies, True)
+    assert gap == pytest.approx(0.02) and tau == 1.0
+    with pytest.raises(AddaError):
+        selection.agreement({500: 1.0}, {1000: 0.9}, True)
+
+
 def test_unknown_criterion():
     with pytest.raises(AddaError, match='unknown criterion'):
         selection.get_criterion('oracle')
@@ -390,6 +415,16 @@ def test_select_snapshot_and_snapshot_curve_end_to_end(data_root, tmp_path):
                 evaluated))
     assert values[10] == pytest.approx(yaml.safe_load(evaluated.read_text())['accuracy'])
     assert 'READS THE LABELS' in ok(run_tool('snapshot_curve', '--help')).stdout
+
+    # an --output that cannot be written is refused before any snapshot is read
+    for tool, args in (('select_snapshot', ('mnist:train', 'usps:train', 'lenet', run)),
+                       ('snapshot_curve', ('usps', 'train', 'lenet', run))):
+        blocker = tmp_path / 'a_file'
+        blocker.write_text('')
+        refused = run_tool(tool, *args, '--output', blocker / 'out.yaml')
+        assert refused.returncode == 1, refused.stderr
+        assert 'is a file' in refused.stderr and str(blocker) in refused.stderr
+        assert 'Traceback' not in refused.stderr
 
     # other target labels: the selection is exactly the same, the curve is not
     shift_labels(str(data_root / 'usps' / 'zip.train.gz'))

@@ -246,6 +246,45 @@ def plot(runs, path):
         raise AddaError('cannot write the chart {}: {}'.format(path, e))
 
 
+def criteria_agreement(results_dir):
+    """criterion -> [(gap to the best snapshot, Kendall tau)] per run, over
+    every run folder with both a label-free selection (selection.yaml) and a labelled curve
+    (curve_train.yaml) of the same snapshots."""
+    from adda.selection import agreement, get_criterion
+    found = collections.OrderedDict()
+    for path in sorted(glob.glob(os.path.join(results_dir, '*', 'selection.yaml'))):
+        curve_path = os.path.join(os.path.dirname(path), 'curve_train.yaml')
+        if not os.path.isfile(curve_path):
+            continue
+        try:
+            selection, curve = _read_yaml(path), _read_yaml(curve_path)
+            accuracies = {int(p['step']): float(p['accuracy']) for p in curve['snapshots']}
+            snapshots = selection['snapshots']
+            for name in snapshots[0]['scores']:
+                scores = {int(s['step']): float(s['scores'][name]) for s in snapshots}
+                higher = get_criterion(name).higher_is_better
+                found.setdefault(name, []).append(agreement(scores, accuracies, higher))
+        except (OSError, KeyError, IndexError, TypeError, ValueError, yaml.YAMLError) as e:
+            raise AddaError('{}: unreadable selection or curve ({})'.format(
+                os.path.dirname(path), e))
+    return found
+
+
+def criteria_table(found):
+    """Markdown: per criterion, the mean and worst gap between the snapshot it chooses and the
+    best one (by target labels), and the mean rank correlation with the true accuracies."""
+    from adda.selection import CRITERIA, DEFAULT_CRITERION
+    lines = ['| criterion | mean gap to the best snapshot | worst gap | mean Kendall τ | runs |',
+             '|---|---|---|---|---|']
+    for name in sorted(found, key=list(CRITERIA).index):
+        results = found[name]
+        gaps, taus = [g for g, _ in results], [t for _, t in results]
+        lines.append('| {}{} | {:.4f} | {:.4f} | {:+.2f} | {} |'.format(
+            name, ' (default)' if name == DEFAULT_CRITERION else '', sum(gaps) / len(gaps),
+            max(gaps), sum(taus) / len(taus), len(results)))
+    return '\n'.join(lines)
+
+
 @click.command()
 @click.argument('results_dir', default='results', type=click.Path(file_okay=False))
 @click.option('--markdown', type=click.Path(dir_okay=False), help='Also write the table here.')
@@ -264,6 +303,11 @@ def main(results_dir, markdown, png):
     check_output_file(png, '--png')
     runs = load_runs(results_dir)
     table = markdown_table(runs)
+    found = criteria_agreement(results_dir)
+    if found:
+        table += ('\n\nLabel-free snapshot choice: how far each criterion\'s choice falls '
+                  'from the best snapshot on the labelled target train split (labels used '
+                  'only to measure this)\n\n' + criteria_table(found))
     click.echo(table)
     if markdown:
         write_text(markdown, table + '\n', 'the table')

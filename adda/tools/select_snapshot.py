@@ -55,6 +55,8 @@ def main(source, target, model, run_dir, criterion, source_val, feature_layer, o
     check_dataset(source_name, source_split)
     check_dataset(source_name, source_val)
     check_dataset(target_name, target_split)
+    from adda.checks import check_output_file
+    check_output_file(output, '--output')
     select_gpu(gpu)
     from adda.data import get_split
     from adda.models import get_model_fn

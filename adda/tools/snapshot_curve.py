@@ -28,6 +28,8 @@ def main(dataset, split, model, run_dir, output, batch_size, gpu, device, precis
     use select_snapshot.
     """
     check_dataset(dataset, split)
+    from adda.checks import check_output_file
+    check_output_file(output, '--output')
     select_gpu(gpu)
     from collections import OrderedDict
 

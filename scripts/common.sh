@@ -48,12 +48,13 @@ say() { printf '\n==> %s\n' "$*"; }
 
 accuracy_of() { awk '/^accuracy:/ {print $2}' "$1"; }
 
-# evaluate NAME SNAPSHOT: accuracy on the target's train split (the paper's protocol) and test.
+# evaluate NAME SNAPSHOT_PATH: accuracy on the target's train split (the paper's protocol) and
+# test, recorded as NAME_{train,test}.yaml.
 evaluate() {
   local split
   for split in train test; do
     say "Evaluating $1 on $TARGET $split"
-    "$PYTHON" tools/eval_classification.py "$TARGET" "$split" lenet "$SNAPSHOT_DIR/$2" \
+    "$PYTHON" tools/eval_classification.py "$TARGET" "$split" lenet "$2" \
       --output "$RESULTS/$1_$split.yaml" "${DEVICE_ARGS[@]}"
   done
 }
@@ -90,12 +91,7 @@ select_snapshot() {
   local chosen
   chosen=$("$PYTHON" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["chosen"]["path"])' \
     "$RESULTS/selection.yaml")
-  local split
-  for split in train test; do
-    say "Evaluating the chosen snapshot on $TARGET $split"
-    "$PYTHON" tools/eval_classification.py "$TARGET" "$split" lenet "$chosen" \
-      --output "$RESULTS/selected_$split.yaml" "${DEVICE_ARGS[@]}"
-  done
+  evaluate selected "$chosen"
   say "Accuracy of every kept snapshot on $TARGET train (for the curves; labels used here only)"
   "$PYTHON" tools/snapshot_curve.py "$TARGET" train lenet "$SNAPSHOT_DIR/$1" \
     --output "$RESULTS/curve_train.yaml" "${DEVICE_ARGS[@]}"
@@ -206,13 +202,13 @@ run_task() {
     "$PYTHON" tools/train.py "$SOURCE" train lenet "$source_out" "${SOURCE_ARGS[@]}" \
     --seed "$SEED" --resume --snapshot_dir "$SNAPSHOT_DIR" "${DEVICE_ARGS[@]}" \
     "${EXTRA_TRAIN_ARGS[@]}"
-  evaluate source_only "$source_out"
+  evaluate source_only "$SNAPSHOT_DIR/$source_out"
 
   say "Adapting $SOURCE -> $TARGET ($adapt_out, seed $SEED)"
   "$PYTHON" tools/train_adda.py "$SOURCE:train" "$TARGET:train" lenet "$adapt_out" \
     --weights "$SNAPSHOT_DIR/$source_out" "${ADAPT_ARGS[@]}" --seed "$SEED" --resume \
     --snapshot_dir "$SNAPSHOT_DIR" "${DEVICE_ARGS[@]}" "${EXTRA_TRAIN_ARGS[@]}"
-  evaluate adda "$adapt_out"
+  evaluate adda "$SNAPSHOT_DIR/$adapt_out"
   if [ "${SELECT:-}" = 1 ]; then select_snapshot "$adapt_out"; fi
 
   say "$TASK ($PREFIX): accuracy on $TARGET train / test, after $((SECONDS - started)) s"

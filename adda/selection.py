@@ -236,7 +236,9 @@ CRITERIA = collections.OrderedDict((c.name, c) for c in [
               "agreement of the snapshot's target predictions with the mean prediction of all "
               'snapshots (EnsV, Hu et al., NeurIPS 2024); higher is better', True),
 ])
-DEFAULT_CRITERION = 'snd'
+# Chosen on tuning runs (seeds 100-103 faithful, seed 100 recipe): the smallest mean and worst
+# gap to the best snapshot and the highest rank correlation of the six (README, Results).
+DEFAULT_CRITERION = 'ensv'
 
 
 def get_criterion(name):

@@ -155,9 +155,10 @@ def test_report_measures_the_criteria_against_the_curves(tmp_path):
             'criterion': 'snd', 'chosen': {'step': 1000},
             'snapshots': [{'step': step, 'scores': s} for step, s in by_step.items()]}))
     lines = run_tool('report', results).stdout.splitlines()
-    rows = [l for l in lines if l.startswith('| snd') or l.startswith('| entropy')]
-    assert rows == ['| snd (default) | 0.0100 | 0.0200 | +0.67 | 2 |',
-                    '| entropy | 0.0000 | 0.0000 | +1.00 | 2 |']
+    rows = [l for l in lines if l.startswith(('| snd', '| entropy', '| final'))]
+    assert rows == ['| snd | 0.0100 | 0.0200 | +0.67 | 2 |',
+                    '| entropy | 0.0000 | 0.0000 | +1.00 | 2 |',
+                    '| final snapshot (no choice) | 0.0100 | 0.0200 | — | 2 |']
     (results / 'usps-mnist-plus-seed1' / 'curve_train.yaml').write_text('snapshots: [')
     broken = run_tool('report', results)
     assert broken.returncode == 1 and 'usps-mnist-plus-seed1' in broken.stderr

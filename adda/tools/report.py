@@ -27,6 +27,7 @@ METHODS = collections.OrderedDict([
 # target train split. It uses target labels, so it is not a method anyone could run.
 ORACLE = ('oracle', 'best snapshot (uses target labels; reference only)')
 SPLITS = (('train', 'target train'), ('test', 'target test'))
+FINAL = 'final snapshot (no choice)'  # the reference row of the criteria table
 PAPER_SPLIT = 'train'
 # record file -> (method, split) for each kind of run
 FAITHFUL_RECORDS = {'{}_{}'.format(m, s): (m, s) for m in ('source_only', 'adda')
@@ -249,7 +250,7 @@ def plot(runs, path):
 def criteria_agreement(results_dir):
     """criterion -> [(gap to the best snapshot, Kendall tau)] per run, over
     every run folder with both a label-free selection (selection.yaml) and a labelled curve
-    (curve_train.yaml) of the same snapshots."""
+    (curve_train.yaml) of the same snapshots; FINAL: the final snapshot's gap (no choice)."""
     from adda.selection import agreement, get_criterion
     found = collections.OrderedDict()
     for path in sorted(glob.glob(os.path.join(results_dir, '*', 'selection.yaml'))):
@@ -259,6 +260,8 @@ def criteria_agreement(results_dir):
         try:
             selection, curve = _read_yaml(path), _read_yaml(curve_path)
             accuracies = {int(p['step']): float(p['accuracy']) for p in curve['snapshots']}
+            found.setdefault(FINAL, []).append(
+                (max(accuracies.values()) - accuracies[max(accuracies)], None))
             snapshots = selection['snapshots']
             for name in snapshots[0]['scores']:
                 scores = {int(s['step']): float(s['scores'][name]) for s in snapshots}
@@ -276,12 +279,13 @@ def criteria_table(found):
     from adda.selection import CRITERIA, DEFAULT_CRITERION
     lines = ['| criterion | mean gap to the best snapshot | worst gap | mean Kendall τ | runs |',
              '|---|---|---|---|---|']
-    for name in sorted(found, key=list(CRITERIA).index):
-        results = found[name]
-        gaps, taus = [g for g, _ in results], [t for _, t in results]
-        lines.append('| {}{} | {:.4f} | {:.4f} | {:+.2f} | {} |'.format(
+    names = sorted((n for n in found if n != FINAL), key=list(CRITERIA).index)
+    for name in names + [FINAL]:
+        gaps, taus = [g for g, _ in found[name]], [t for _, t in found[name]]
+        lines.append('| {}{} | {:.4f} | {:.4f} | {} | {} |'.format(
             name, ' (default)' if name == DEFAULT_CRITERION else '', sum(gaps) / len(gaps),
-            max(gaps), sum(taus) / len(taus), len(results)))
+            max(gaps), '—' if name == FINAL else '{:+.2f}'.format(sum(taus) / len(taus)),
+            len(gaps)))
     return '\n'.join(lines)
 
 

@@ -329,9 +329,12 @@ def test_ctrl_c_stops_the_sweep(sweep, jobs):
     env.update(SEEDS='0 1 2 3', DEVICE='cpu', FAKE_SLEEP='300')
     if jobs:
         env['JOBS'] = jobs
+    # SIGINT as a terminal gives it: a shell started in the background with SIGINT ignored
+    # (e.g. CI launched with '&') could not trap it otherwise.
     process = subprocess.Popen(['bash', REPRODUCE, 'mnist-usps'], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               universal_newlines=True, start_new_session=True)
+                               universal_newlines=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         started = int(jobs or 1)
         wait_for_files(folder / 'barrier', started, process)

@@ -48,11 +48,14 @@ def _arrays(split):
     return arrays, (images, labels), (split.images, split.labels)
 
 
-def _gathered(arrays, indices, preprocess, threads):
-    def gather(data, index):
+def _gathered(arrays, indices, preprocess, augment, threads):
+    def gather(data, index_step):
+        index, step = index_step
         images = tf.gather(data[0], index)
         if preprocess is not None:
             images = preprocess(images)
+        if augment is not None:
+            images = augment(images, step)
         return images, tf.gather(data[1], index)
     return tf.data.Dataset.zip((arrays, indices)).map(gather, num_parallel_calls=threads)
 
@@ -64,11 +67,12 @@ def epoch_order(size, seed, epoch):
 
 
 def training_batches(split, batch_size, seed, preprocess=None, start_step=0, stream=0,
-                     threads=2):
+                     threads=2, augment=None):
     """Endless shuffled batches; the first one is the batch of step ``start_step``.
 
     ``stream`` separates the orders of several pipelines that share a seed (source, target).
-    Batches run across epoch boundaries, as the original's queues did.
+    Batches run across epoch boundaries, as the original's queues did. ``augment(images,
+    step)``, when given, transforms each preprocessed batch (a pure function of its inputs).
     """
     size = len(split)
     first = start_step * batch_size
@@ -76,8 +80,10 @@ def training_batches(split, batch_size, seed, preprocess=None, start_step=0, str
     indices = epochs.flat_map(lambda epoch: tf.data.Dataset.from_tensor_slices(
         epoch_order(size, seed, epoch + stream * _EPOCHS)))
     indices = indices.skip(first % size).batch(batch_size, drop_remainder=True)
+    steps = tf.data.Dataset.range(start_step, _EPOCHS)
     arrays, placeholders, values = _arrays(split)
-    dataset = _gathered(arrays, indices, preprocess, threads).prefetch(2)
+    dataset = _gathered(arrays, tf.data.Dataset.zip((indices, steps)), preprocess, augment,
+                        threads).prefetch(2)
     return Batches(dataset, placeholders, values)
 
 

@@ -16,10 +16,13 @@ from adda.cli import adda_command, check_dataset, device_options, select_gpu, tr
 @click.option('--weights', help='Checkpoint (prefix or folder) to start from.')
 @click.option('--weights_end', help='Restore only the layers before this one (e.g. fc4).')
 @click.option('--ignore_label', type=int, help='Leave examples with this label out of the loss.')
+@click.option('--augment', type=click.FloatRange(0.0, 0.5), default=0.0, show_default=True,
+              help='Zoom each training image by a random factor in [1-A, 1+A] and shift it by '
+                   'up to A of its size (0: off, the original).')
 @device_options
 @adda_command
 def main(dataset, split, model, output, gpu, device, precision, weights, weights_end,
-         ignore_label, **opts):
+         ignore_label, augment, **opts):
     """Train MODEL on DATASET's SPLIT; snapshots go to snapshot/OUTPUT/OUTPUT-<iteration>.
 
     Example: python tools/train.py mnist2000 train lenet lenet_mnist2000 --solver adam
@@ -46,7 +49,7 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
         return build_source_training(
             data, model_fn, opts['batch_size'], opts['lr'], opts['solver'], seed,
             stepsize=opts['stepsize'], ignore_label=ignore_label, start_step=start_step,
-            plan=plan, scope=model)
+            plan=plan, scope=model, augment=augment)
 
     def restore_initial(sess, graph):
         if weights:
@@ -57,7 +60,7 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
 
     opts.update(dataset=dataset, split=split, model=model, output=output, device=device,
                 precision=precision, weights=weights, weights_end=weights_end,
-                ignore_label=ignore_label)
+                ignore_label=ignore_label, augment=augment)
     return run_training(opts, build, restore_initial, labels=[''])
 
 

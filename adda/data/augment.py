@@ -1,0 +1,25 @@
+"""Random zoom and shift of training images (an option of source training).
+
+Drawn from a stateless generator keyed by (seed, step), so a resumed run sees the same images.
+"""
+from adda.compat import tf
+
+_KEY_OFFSET = 1 << 41  # keeps augmentation keys apart from the epoch-order keys (seed, epoch)
+
+
+def zoom_shift(images, strength, seed, step):
+    """Each NHWC image of the batch zoomed by a factor in [1 - strength, 1 + strength] and
+    shifted by up to ``strength`` of its size along each axis (bilinear; what comes in from
+    outside the image is 0, the background of the digit datasets). ``strength`` 0: unchanged."""
+    if not strength:
+        return images
+    batch = int(images.shape[0])
+    key = tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64) + _KEY_OFFSET])
+    draws = tf.random.stateless_uniform([batch, 3], seed=key, minval=-1.0, maxval=1.0)
+    half = 0.5 / (1.0 + strength * draws[:, 0])  # half the crop box, in image fractions
+    centre_y = 0.5 + strength * draws[:, 1]
+    centre_x = 0.5 + strength * draws[:, 2]
+    boxes = tf.stack([centre_y - half, centre_x - half, centre_y + half, centre_x + half], 1)
+    size = images.shape[1:3].as_list()
+    return tf.image.crop_and_resize(images, boxes, tf.range(batch), size,
+                                    extrapolation_value=0.0)

@@ -1,0 +1,78 @@
+"""Source-training augmentation (--augment): what the transform does, and that it is a pure
+function of (seed, step), so runs are repeatable and a resumed run sees the same images."""
+import numpy as np
+
+from adda.compat import tf
+from adda.data.augment import zoom_shift
+from adda.data.dataset import ImageSplit
+from adda.data.pipeline import training_batches
+
+
+def bar_images(n=6, size=28):
+    """A bright 8x4 bar in the middle of a black image."""
+    images = np.zeros((n, size, size, 1), np.float32)
+    images[:, 10:18, 12:16] = 1.0
+    return images
+
+
+def run(tensor):
+    with tf.Session() as sess:
+        return sess.run(tensor)
+
+
+def test_strength_zero_leaves_the_images_unchanged(tf_graph):
+    images = bar_images()
+    assert np.array_equal(run(zoom_shift(tf.constant(images), 0.0, 1, 5)), images)
+
+
+def test_zoom_and_shift_move_and_resize_the_digit(tf_graph):
+    images = bar_images(n=64)
+    out = run(zoom_shift(tf.constant(images), 0.3, 1, 5))
+    assert out.shape == images.shape and out.min() >= 0.0 and out.max() <= 1.0 + 1e-6
+    ink = out.sum(axis=(1, 2, 3))
+    # zoomed in and out by up to 30%: the bar's area scales by up to 1.3^2 and down to 0.7^2
+    assert ink.min() < 32 * 0.9 and ink.max() > 32 * 1.1
+    assert ink.min() > 32 * 0.7 ** 2 * 0.9 and ink.max() < 32 * 1.3 ** 2 * 1.1
+    rows = np.arange(28)[None, :]
+    centre = (out[..., 0].sum(axis=2) * rows).sum(axis=1) / out[..., 0].sum(axis=(1, 2))
+    assert np.ptp(centre) > 2.0  # shifted, not only zoomed (the bar's centre row is 13.5)
+
+
+def test_draws_depend_only_on_seed_and_step(tf_graph):
+    images = tf.constant(bar_images())
+    same = run([zoom_shift(images, 0.2, 1, 5), zoom_shift(images, 0.2, 1, 5)])
+    assert np.array_equal(same[0], same[1])
+    assert not np.array_equal(same[0], run(zoom_shift(images, 0.2, 1, 6)))
+    assert not np.array_equal(same[0], run(zoom_shift(images, 0.2, 2, 5)))
+
+
+def test_a_resumed_pipeline_augments_like_the_uninterrupted_one():
+    split = ImageSplit(bar_images(n=10), np.arange(10), 10, 'bars')
+
+    def batches(start_step, count):
+        with tf.Graph().as_default():
+            pipeline = training_batches(split, 4, seed=3, start_step=start_step,
+                                        augment=lambda x, step: zoom_shift(x, 0.2, 3, step))
+            with tf.Session() as sess:
+                pipeline.initialize(sess)
+                images, labels = pipeline.get_next()
+                return [sess.run([images, labels]) for _ in range(count)]
+    whole, resumed = batches(0, 5), batches(3, 2)
+    for (images, labels), (again, again_labels) in zip(whole[3:], resumed):
+        assert np.array_equal(labels, again_labels)
+        assert np.allclose(images, again)
+    assert not np.allclose(whole[3][0], whole[4][0])
+
+
+def test_train_records_the_augmentation_and_rejects_a_bad_strength(data_root, tmp_path):
+    from conftest import run_tool
+    import yaml
+    common = ['mnist', 'train', 'lenet', 'src', '--iterations', 4, '--snapshot', 4,
+              '--batch_size', 8, '--seed', 0, '--snapshot_dir', tmp_path]
+    result = run_tool('train', *common, '--augment', 0.2)
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = yaml.safe_load((tmp_path / 'src' / 'config.yaml').read_text())
+    assert config['options']['augment'] == 0.2
+    bad = run_tool('train', *(common[:3] + ['other'] + common[4:]), '--augment', 0.9)
+    assert bad.returncode == 2 and '--augment' in bad.stderr and 'Traceback' not in bad.stderr
+    assert not (tmp_path / 'other').exists()

@@ -13,9 +13,6 @@
 # Training runs with --resume: an interrupted pipeline continues where it stopped, and a
 # finished one is not trained again (remove its snapshot folders to start over).
 # A recipe task (scripts/<task>-plus.sh, run names <task>-plus-seed<SEED>) also sets:
-#   SHARE_SOURCE=<task>    use the source model of the faithful task's run of the same seed
-#                          (<task>-seed<SEED>_source, trained here if missing), so both adapt
-#                          the same source network
 #   SELECT=1               after adaptation: choose a snapshot without target labels
 #                          (tools/select_snapshot.py -> selection.yaml), evaluate it
 #                          (selected_{train,test}.yaml), and record every kept snapshot's
@@ -186,7 +183,6 @@ run_task() {
   PREFIX=${1:-${PREFIX:-$TASK-seed$SEED}}
   RESULTS=$RESULTS_DIR/$PREFIX
   local source_out=${PREFIX}_source adapt_out=${PREFIX}_adda started=$SECONDS
-  if [ -n "${SHARE_SOURCE:-}" ]; then source_out=$SHARE_SOURCE-seed${SEED}_source; fi
   pin_run
   lock_run
   if [ "${SKIP_FINISHED:-}" = 1 ] && finished "$RESULTS"; then

@@ -1,4 +1,4 @@
-"""The recipe's task scripts (scripts/<task>-plus.sh): they share the faithful run's source
+"""The recipe's task scripts (scripts/<task>-plus.sh): they train their own (augmented) source
 model, keep the snapshots, choose one without target labels, and feed the report's rows."""
 import os
 import subprocess
@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT, write_mnist, write_usps
 
 
-def test_recipe_script_shares_the_source_and_chooses_a_snapshot(tmp_path):
+def test_recipe_script_augments_its_source_and_chooses_a_snapshot(tmp_path):
     data = tmp_path / 'data'
     write_mnist(str(data / 'mnist'), counts=(2000, 100))
     write_usps(str(data / 'usps'), counts=(1800, 100))
@@ -29,9 +29,11 @@ def test_recipe_script_shares_the_source_and_chooses_a_snapshot(tmp_path):
     log = script('usps-mnist-plus.sh')
     run = results / 'usps-mnist-plus-seed3'
     assert yaml.safe_load((run / 'run.yaml').read_text())['task'] == 'usps-mnist-plus'
-    # the faithful task's source folder, and every adaptation snapshot kept
-    assert (snap / 'usps-mnist-seed3_source' / 'usps-mnist-seed3_source-20.index').is_file()
-    assert not (snap / 'usps-mnist-plus-seed3_source').exists()
+    # its own source model, trained with augmentation, and every adaptation snapshot kept
+    source = snap / 'usps-mnist-plus-seed3_source'
+    assert (source / 'usps-mnist-plus-seed3_source-20.index').is_file()
+    assert yaml.safe_load((source / 'config.yaml').read_text())['options']['augment'] == 0.2
+    assert not (snap / 'usps-mnist-seed3_source').exists()
     adapt = snap / 'usps-mnist-plus-seed3_adda'
     assert sorted(n for n in os.listdir(str(adapt)) if n.endswith('.index')) == [
         'usps-mnist-plus-seed3_adda-10.index', 'usps-mnist-plus-seed3_adda-20.index']
@@ -46,17 +48,17 @@ def test_recipe_script_shares_the_source_and_chooses_a_snapshot(tmp_path):
     assert curve['oracle_uses_labels']['accuracy'] == max(by_step.values())
     assert 'Chosen:' in log
 
-    # The faithful run of the same seed finds its source model trained.
-    log = script('usps-mnist.sh')
-    assert 'nothing to do' in log
-    source_log = (snap / 'usps-mnist-seed3_source' / 'train.log').read_text()
-    assert source_log.count('Iteration 10:') == 1  # trained once
+    # The faithful run of the same seed trains its source model without augmentation.
+    script('usps-mnist.sh')
+    config = yaml.safe_load((snap / 'usps-mnist-seed3_source' / 'config.yaml').read_text())
+    assert config['options']['augment'] == 0.0
 
     report = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'report.py'),
                              str(results)], stdout=subprocess.PIPE, encoding='utf-8',
                             env=env)
     rows = [l for l in report.stdout.splitlines() if l.startswith('| USPS→MNIST')]
     assert [r.split('|')[2].strip() for r in rows] == [
-        'source only', 'ADDA', 'ADDA + recipe, final snapshot',
+        'source only', 'ADDA', "recipe's source model, no adaptation",
+        'ADDA + recipe, final snapshot',
         'ADDA + recipe, label-free choice', 'best snapshot (uses target labels; reference only)']
     assert all(r.rstrip().endswith('| 1 |') for r in rows)

@@ -102,10 +102,12 @@ def test_chart_panels_ticks_bars_and_points(tmp_path):
                 assert all(abs(px - x) < width / 2 for px, _ in series)
 
 
-def fake_recipe_run(results, task, seed, final, chosen, curve):
-    """A recipe run (scripts/<task>-plus.sh): final and chosen (train, test) accuracies, the
-    chosen step and the target train accuracy per kept snapshot."""
-    accuracies = {'adda_train': final[0], 'adda_test': final[1],
+def fake_recipe_run(results, task, seed, final, chosen, curve, source=(0.8, 0.8)):
+    """A recipe run (scripts/<task>-plus.sh): its source model's, the final and the chosen
+    snapshot's (train, test) accuracies, the chosen step and the target train accuracy per
+    kept snapshot."""
+    accuracies = {'source_only_train': source[0], 'source_only_test': source[1],
+                  'adda_train': final[0], 'adda_test': final[1],
                   'selected_train': chosen[1][0], 'selected_test': chosen[1][1]}
     fake_run(results, task + '-plus', seed, accuracies)
     folder = results / '{}-plus-seed{}'.format(task, seed)
@@ -124,14 +126,16 @@ def test_report_rows_of_the_recipe(tmp_path):
     for seed in (0, 1):
         fake_run(results, 'usps-mnist', seed, four(0.6, 0.6, 0.90 + seed / 100, 0.9))
     fake_recipe_run(results, 'usps-mnist', 0, (0.96, 0.95), (500, (0.97, 0.96)),
-                    [(500, 0.97), (1000, 0.98), (1500, 0.96)])
+                    [(500, 0.97), (1000, 0.98), (1500, 0.96)], source=(0.81, 0.82))
     fake_recipe_run(results, 'usps-mnist', 1, (0.94, 0.93), (1000, (0.95, 0.94)),
-                    [(500, 0.93), (1000, 0.95), (1500, 0.94)])
+                    [(500, 0.93), (1000, 0.95), (1500, 0.94)], source=(0.79, 0.80))
     lines = run_tool('report', results).stdout.splitlines()
     rows = [l for l in lines if l.startswith('| USPS→MNIST')]
     assert rows == [
         '| USPS→MNIST | source only | 0.571 ± 0.017 | 0.600 ± 0.000 | 0.600 | 0.600 ± 0.000 | 2 |',
         '| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.905 ± 0.007 | 0.900 | 0.900 ± 0.000 | 2 |',
+        "| USPS→MNIST | recipe's source model, no adaptation | — | 0.800 ± 0.014 | 0.790 | "
+        '0.810 ± 0.014 | 2 |',
         '| USPS→MNIST | ADDA + recipe, final snapshot | — | 0.950 ± 0.014 | 0.940 | '
         '0.940 ± 0.014 | 2 |',
         '| USPS→MNIST | ADDA + recipe, label-free choice | — | 0.960 ± 0.014 | 0.950 | '

@@ -20,6 +20,7 @@ METHODS = collections.OrderedDict([
                                      'svhn-mnist': (0.601, 0.011)})),
     ('adda', ('ADDA', {'mnist-usps': (0.894, 0.002), 'usps-mnist': (0.901, 0.008),
                        'svhn-mnist': (0.760, 0.018)})),
+    ('recipe_source', ("recipe's source model, no adaptation", {})),
     ('recipe', ('ADDA + recipe, final snapshot', {})),
     ('recipe_selected', ('ADDA + recipe, label-free choice', {})),
 ])
@@ -32,7 +33,8 @@ PAPER_SPLIT = 'train'
 # record file -> (method, split) for each kind of run
 FAITHFUL_RECORDS = {'{}_{}'.format(m, s): (m, s) for m in ('source_only', 'adda')
                     for s, _ in SPLITS}
-RECIPE_RECORDS = dict([('adda_' + s, ('recipe', s)) for s, _ in SPLITS] +
+RECIPE_RECORDS = dict([('source_only_' + s, ('recipe_source', s)) for s, _ in SPLITS] +
+                      [('adda_' + s, ('recipe', s)) for s, _ in SPLITS] +
                       [('selected_' + s, ('recipe_selected', s)) for s, _ in SPLITS])
 
 

@@ -4,7 +4,8 @@
 # chosen without target labels (tools/select_snapshot.py). Usage and options as
 # scripts/common.sh; runs are named mnist-usps-plus-seed<SEED> and train their own source model.
 #
-# RECIPE (chosen on tuning seeds 100-102 only; the README's Results section says what was tried):
+# RECIPE (chosen on tuning seeds 100-102 only; the README's Results section says what was
+# tried):
 # - source training: --augment 0.2 (each image zoomed by 0.8-1.2 and shifted by up to a fifth
 #   of its size: MNIST's digits sit in a 20x20 box inside 28x28, USPS's fill the frame, so a
 #   classifier that has only seen one scale transfers badly);

@@ -242,8 +242,8 @@ def test_the_tools_on_the_npu_keep_the_contract(data_root, tmp_path):
     common = ['--device', 'npu', '--snapshot_dir', snap, '--batch_size', 16, '--seed', 0,
               '--solver', 'adam', '--lr', 1e-3]
     runs = [
-        ('train', ['mnist', 'train', 'lenet', 'src', '--iterations', 20, '--snapshot', 10] +
-         common),
+        ('train', ['mnist', 'train', 'lenet', 'src', '--iterations', 20, '--snapshot', 10,
+                   '--augment', 0.2] + common),  # augmentation stays in the host's pipeline
         ('train_adda', ['mnist:train', 'usps:train', 'lenet', 'ad', '--weights', snap / 'src',
                         '--iterations', 20, '--snapshot', 10, '--adversary', 16] + common),
         ('eval_classification', ['usps', 'test', 'lenet', snap / 'ad', '--device', 'npu',

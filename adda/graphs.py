@@ -133,7 +133,8 @@ def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsiz
     scope = scope or model_fn.__name__
     batches = training_batches(split, batch_size, seed, lambda x: preprocessing(x, model_fn),
                                start_step=start_step, stream=SOURCE_STREAM,
-                               augment=lambda x, step: zoom_shift(x, augment, seed, step))
+                               augment=(lambda x, step: zoom_shift(x, augment, seed, step))
+                               if augment else None)
     global_step = tf.train.get_or_create_global_step()
     model_vars = create_model_variables(model_fn, scope)
     scaler = plan.loss_scaler()

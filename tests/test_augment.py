@@ -1,11 +1,13 @@
 """Source-training augmentation (--augment): what the transform does, and that it is a pure
 function of (seed, step), so runs are repeatable and a resumed run sees the same images."""
 import numpy as np
+import yaml
 
 from adda.compat import tf
 from adda.data.augment import zoom_shift
 from adda.data.dataset import ImageSplit
 from adda.data.pipeline import training_batches
+from conftest import run_tool
 
 
 def bar_images(n=6, size=28):
@@ -65,8 +67,6 @@ def test_a_resumed_pipeline_augments_like_the_uninterrupted_one():
 
 
 def test_train_records_the_augmentation_and_rejects_a_bad_strength(data_root, tmp_path):
-    from conftest import run_tool
-    import yaml
     common = ['mnist', 'train', 'lenet', 'src', '--iterations', 4, '--snapshot', 4,
               '--batch_size', 8, '--seed', 0, '--snapshot_dir', tmp_path]
     result = run_tool('train', *common, '--augment', 0.2)

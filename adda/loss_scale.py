@@ -81,6 +81,10 @@ class NoScaling(object):
     def outputs(self):
         return {}
 
+    def reset_status(self):
+        """An op to run before training starts, or None (see NpuScaling)."""
+        return None
+
 
 SCALER_OUTPUTS = ['loss_scale', 'skipped_steps', 'skipped_streak']
 
@@ -145,24 +149,33 @@ class InGraphScaling(NoScaling):
 
 
 class _Router(tf.train.Optimizer):
-    """One optimizer facade over several: routes each gradient to the optimizer of its
-    variable, so one NPULossScaleOptimizer decides for the whole step."""
+    """One optimizer facade over several: computes gradients as any optimizer does and routes
+    each gradient to the optimizer of its variable when applying, so that one
+    NPULossScaleOptimizer decides for a whole update. The optimizers are named at apply time."""
 
-    def __init__(self, updates):
+    def __init__(self):
         super(_Router, self).__init__(use_locking=False, name='Router')
-        self._owner = {id(v): optimizer for optimizer, pairs in updates for _, v in pairs}
-        self._optimizers = [optimizer for optimizer, _ in updates]
+        self.updates = []
 
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):
-        groups = collections.OrderedDict((id(o), (o, [])) for o in self._optimizers)
+        owner = {id(v): optimizer for optimizer, pairs in self.updates for _, v in pairs}
+        groups = collections.OrderedDict((id(o), (o, [])) for o, _ in self.updates)
         for g, v in grads_and_vars:
-            groups[id(self._owner[id(v)])][1].append((g, v))
+            groups[id(owner[id(v)])][1].append((g, v))
         return tf.group(*[o.apply_gradients(pairs) for o, pairs in groups.values() if pairs])
 
 
 class NpuScaling(NoScaling):
     """npu_bridge's NPULossScaleOptimizer with a dynamic ExponentialUpdateLossScaleManager or
-    a FixedLossScaleManager; the manager also counts the skipped steps."""
+    a FixedLossScaleManager; the manager also counts the skipped steps.
+
+    One NPULossScaleOptimizer instance serves each update: every ``gradients`` call before an
+    ``apply`` goes through the instance that ``apply`` then uses. The 2020-21 adapter (v1)
+    needs this: its instance reads the overflow status into the buffer that its own
+    compute_gradients allocated, and a fresh instance would read a constant and never see an
+    overflow. The float-status register is device-wide (since its last clear), so one read
+    after all the gradients of the update covers them all, in both forms.
+    """
 
     output_names = SCALER_OUTPUTS
 
@@ -176,7 +189,7 @@ class NpuScaling(NoScaling):
                         decr_every_n_nan_or_inf=DECR_EVERY, decr_ratio=DECR_RATIO)
         else:
             base = npu.FixedLossScaleManager
-            args = dict(loss_scale=loss_scale.value)
+            args = dict(loss_scale=loss_scale.value)  # the 2020-21 one takes nothing else
 
         class CountingManager(base):
             def update_loss_scale(self, finite_grads):
@@ -185,16 +198,34 @@ class NpuScaling(NoScaling):
 
         self.manager = CountingManager(**args)
         self.scale = self.manager.get_loss_scale()
+        self._pending = None  # (NPULossScaleOptimizer, _Router) of the update being built
+
+    def _instance(self):
+        if self._pending is None:
+            router = _Router()
+            self._pending = (self.npu.NPULossScaleOptimizer(router, self.manager), router)
+        return self._pending
 
     def gradients(self, loss, var_list):
-        scaled = self.npu.NPULossScaleOptimizer(tf.train.GradientDescentOptimizer(0.0),
-                                                self.manager)
-        return [(g, v) for g, v in scaled.compute_gradients(loss, var_list=var_list)]
+        optimizer, _ = self._instance()
+        return list(optimizer.compute_gradients(loss, var_list=var_list))
 
     def apply(self, updates):
-        wrapped = self.npu.NPULossScaleOptimizer(_Router(updates), self.manager)
-        return wrapped.apply_gradients([pair for _, pairs in updates for pair in pairs
-                                        if pair[0] is not None])
+        optimizer, router = self._instance()
+        self._pending = None
+        router.updates = list(updates)
+        return optimizer.apply_gradients([pair for _, pairs in updates for pair in pairs
+                                          if pair[0] is not None])
+
+    def reset_status(self):
+        """An op that clears the device's float-status register, for use before training: an
+        overflow in an earlier computation (adaptation's pass over the source images) would
+        otherwise skip the first step."""
+        gen = self.npu.gen_ops
+        if self.npu.form == 'v1':
+            return gen.npu_clear_float_status(gen.npu_get_float_status(
+                gen.npu_alloc_float_status()))
+        return gen.npu_clear_float_status_v2()
 
     def outputs(self):
         return {'loss_scale': tf.convert_to_tensor(self.scale, tf.float32),

@@ -23,10 +23,40 @@ DEFAULT_STEPS_PER_RUN = 10
 RunDevice = collections.namedtuple('RunDevice', 'config device precision description')
 
 
+class NpuBridge(object):
+    """The parts of Ascend's npu_bridge this project uses, each from the module that defines it
+    in every form of the adapter (the 2021 npu_init exports neither util nor the loss-scale
+    classes nor npu_config_proto).
+
+    ``form``: 'v1' when NPULossScaleOptimizer keeps the float-status buffer that its own
+    compute_gradients allocates (the 2020-21 adapter of the CANN 5.0.x images), 'v2' when it
+    reads the status without one (the later adapter); read from the class, not from a version.
+    """
+
+    def __init__(self):
+        init = importlib.import_module('npu_bridge.npu_init')  # loads the adapter
+        self.util = importlib.import_module('npu_bridge.estimator.npu.util')
+        optimizer = importlib.import_module('npu_bridge.estimator.npu.npu_loss_scale_optimizer')
+        managers = importlib.import_module('npu_bridge.estimator.npu.npu_loss_scale_manager')
+        self.NPULossScaleOptimizer = optimizer.NPULossScaleOptimizer
+        self.FixedLossScaleManager = managers.FixedLossScaleManager
+        self.ExponentialUpdateLossScaleManager = managers.ExponentialUpdateLossScaleManager
+        self.gen_ops = importlib.import_module('npu_bridge.helper.helper').get_gen_ops()
+        self.config_proto = getattr(init, 'npu_config_proto', None)
+        self.form = 'v1' if 'compute_gradients' in vars(self.NPULossScaleOptimizer) else 'v2'
+
+    def describe(self):
+        if self.form == 'v1':
+            return ('v1 (2020-21 form: NPULossScaleOptimizer keeps the float-status buffer of '
+                    'its compute_gradients)')
+        return 'v2 (NPULossScaleOptimizer reads the float status with npu_get_float_status_v2)'
+
+
 def import_npu_bridge():
-    """Import Ascend's npu_bridge (registers the NPU ops); None where it is not installed."""
+    """Ascend's npu_bridge (its import registers the NPU ops) as an NpuBridge; None where it is
+    not installed."""
     try:
-        return importlib.import_module('npu_bridge.npu_init')
+        return NpuBridge()
     except ImportError:
         return None
 
@@ -79,8 +109,8 @@ def npu_config(precision_mode, iterations_per_loop=None):
     config.graph_options.rewrite_options.remapping = RewriterConfig.OFF
     config.graph_options.rewrite_options.memory_optimization = RewriterConfig.OFF
     npu = import_npu_bridge()
-    if npu is not None and hasattr(npu, 'npu_config_proto'):
-        config = npu.npu_config_proto(config_proto=config)
+    if npu is not None and npu.config_proto is not None:
+        config = npu.config_proto(config_proto=config)
     return config
 
 
@@ -169,6 +199,8 @@ class DevicePlan(object):
             loss_scale = LossScale('dynamic' if float16 else 'none', None)
         self.loss_scale = loss_scale
         self.static_shapes = self.device == 'npu'
+        self.npu = import_npu_bridge() if self.device == 'npu' else None
+        self.npu_form = self.npu.form if self.npu is not None else None
 
     @classmethod
     def for_tests(cls, steps_per_run=1, shards=1):
@@ -187,7 +219,7 @@ class DevicePlan(object):
     def loop(self):
         from adda.loops import DeviceLoop, GraphLoop
         if self.device == 'npu':
-            return DeviceLoop(self.steps_per_run, import_npu_bridge())
+            return DeviceLoop(self.steps_per_run, self.npu)
         return GraphLoop(self.steps_per_run)
 
     def loss_scaler(self):
@@ -195,7 +227,7 @@ class DevicePlan(object):
         if self.loss_scale.mode == 'none':
             return loss_scale.NoScaling()
         if self.device == 'npu':
-            return loss_scale.NpuScaling(import_npu_bridge(), self.loss_scale)
+            return loss_scale.NpuScaling(self.npu, self.loss_scale)
         if self.loss_scale.mode == 'dynamic':
             return loss_scale.InGraphScaling()
         return loss_scale.InGraphScaling(self.loss_scale.value, dynamic=False)

@@ -216,8 +216,10 @@ def run_training(opts, build_graph, restore_initial, labels):
         graph = build_graph(seed, start_step, plan)
         snapshots = Snapshots(output_dir, opts['output'], graph.snapshot_vars,
                               max_to_keep=opts['keep'] or None)
-        _write_config(output_dir, opts, seed, run_device, start_step)
+        _write_config(output_dir, opts, seed, run_device, start_step, plan.npu_form)
         logging.info('Training with %s', plan.describe())
+        if plan.npu is not None:
+            logging.info('npu_bridge: %s', plan.npu.describe())
         with create_session(run_device) as sess:
             sess.run(tf.global_variables_initializer())
             if resume:
@@ -247,7 +249,7 @@ def _previous_seed(output_dir):
     return int(seed)
 
 
-def _write_config(output_dir, opts, seed, run_device, start_step):
+def _write_config(output_dir, opts, seed, run_device, start_step, npu_form=None):
     config = {
         'command': ' '.join(sys.argv),
         'options': {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()},
@@ -255,6 +257,7 @@ def _write_config(output_dir, opts, seed, run_device, start_step):
         'start_step': start_step,
         'device': run_device.device,
         'precision': run_device.precision,
+        'npu_bridge': npu_form,  # the adapter's form on the NPU (v1, v2), else None
         'adda': adda.__version__,
         'tensorflow': tf.__version__,
         'python': platform.python_version(),

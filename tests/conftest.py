@@ -107,15 +107,24 @@ def tf_graph():
         yield graph
 
 
+@pytest.fixture(params=['v1', 'v2'])
+def npu_form(request, monkeypatch):
+    """Each form of the stand-in npu_bridge in turn (FAKE_NPU_FORM, which tools started from
+    the test inherit): v1, the 2020-21 adapter of the CANN 5.0.x images; v2, the later one."""
+    monkeypatch.setenv('FAKE_NPU_FORM', request.param)
+    return request.param
+
+
 @pytest.fixture
-def npu(monkeypatch):
-    """The stand-in npu_bridge (tests/standins), importable in this process, as on an Ascend
-    host; tf.Session, which it replaces, is restored afterwards."""
+def npu(npu_form, monkeypatch):
+    """The stand-in npu_bridge (tests/standins) of each form, importable in this process, as on
+    an Ascend host, as the project sees it (adda.session.NpuBridge); tf.Session, which it
+    replaces, is restored afterwards."""
     from adda.compat import tf
     session_class = tf.Session
     monkeypatch.syspath_prepend(os.path.join(ROOT, 'tests', 'standins'))
-    import npu_bridge.npu_init
-    yield npu_bridge.npu_init
+    from adda.session import NpuBridge
+    yield NpuBridge()
     tf.Session = session_class
     for name in [n for n in sys.modules if n.split('.')[0] == 'npu_bridge']:
         del sys.modules[name]

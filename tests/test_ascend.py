@@ -53,9 +53,9 @@ def check_npu_config(config, precision_mode):
 
 
 @pytest.fixture
-def npu_env(tmp_path):
-    """(variables to add to the environment, record folder): the stand-in npu_bridge is
-    importable and records the session configs in the folder."""
+def npu_env(tmp_path, npu_form):
+    """(variables to add to the environment, record folder): the stand-in npu_bridge (of each
+    form, FAKE_NPU_FORM) is importable and records the session configs in the folder."""
     record = tmp_path / 'npu_record'
     record.mkdir()
     env = with_pythonpath({'PYTHONPATH': os.environ.get('PYTHONPATH', '')},

@@ -1,6 +1,4 @@
 """The session config for NPU (with a stand-in npu_bridge), GPU and CPU."""
-import sys
-
 import pytest
 
 from adda import session
@@ -9,26 +7,16 @@ from adda.errors import AddaError
 OFF = 2  # RewriterConfig.OFF
 
 
-@pytest.fixture
-def npu_bridge(tmp_path, monkeypatch):
-    """A stand-in npu_bridge package, importable as on an Ascend host."""
-    package = tmp_path / 'standin' / 'npu_bridge'
-    package.mkdir(parents=True)
-    (package / '__init__.py').write_text('')
-    (package / 'npu_init.py').write_text('LOADED = True\n')
-    monkeypatch.syspath_prepend(str(tmp_path / 'standin'))
-    yield
-    for name in ('npu_bridge', 'npu_bridge.npu_init'):
-        sys.modules.pop(name, None)
-
-
 def npu_parameters(config):
     (custom,) = config.graph_options.rewrite_options.custom_optimizers
     return custom.name, custom.parameter_map
 
 
-def test_auto_picks_the_npu_with_mixed_precision(npu_bridge):
+def test_auto_picks_the_npu_with_mixed_precision(npu, npu_form):
+    """With the stand-in npu_bridge of each form; the 2021 npu_init has no npu_config_proto
+    (v1), the later one completes the config with it (soft placement, v2)."""
     run = session.session_config('auto')
+    assert run.config.allow_soft_placement == (npu_form == 'v2')
     assert (run.device, run.precision) == ('npu', 'allow_mix_precision')
     name, parameters = npu_parameters(run.config)
     assert name == 'NpuOptimizer'
@@ -42,7 +30,7 @@ def test_auto_picks_the_npu_with_mixed_precision(npu_bridge):
                                              ('mixed', b'allow_mix_precision'),
                                              ('allow_fp32_to_fp16', b'allow_fp32_to_fp16'),
                                              ('must_keep_origin_dtype', b'must_keep_origin_dtype')])
-def test_npu_precision_modes(npu_bridge, precision, mode):
+def test_npu_precision_modes(npu, precision, mode):
     run = session.session_config('npu', precision)
     assert npu_parameters(run.config)[1]['precision_mode'].s == mode
 

@@ -17,7 +17,7 @@ from adda.errors import AddaError
 from adda.layers import weight_decay
 from adda.models import preprocessing
 from adda.recipe import (FAITHFUL, MovingAverage, adversary_loss, domain_labels, infomax,
-                         r1_penalty, ramp, source_pull)
+                         pseudo_label_loss, r1_penalty, ramp, source_pull)
 from adda.session import DevicePlan
 from adda.util import collect_vars
 
@@ -30,22 +30,30 @@ class TrainGraph(object):
     loop: runs the steps (``loop.run(sess, n)``); outputs: OrderedDict name -> fetchable
     values (losses first, then the loss scaler's); loss_names: which outputs are losses;
     global_step: steps done; inputs: the Batches to initialise; snapshot_vars: what a snapshot
-    saves, by stripped name.
+    saves, by stripped name; status_reset: the loss scaler's op that clears the device's
+    float-status register before training (None where there is none).
     """
 
-    def __init__(self, loop, loss_names, global_step, inputs, snapshot_vars):
+    def __init__(self, loop, loss_names, global_step, inputs, snapshot_vars, status_reset=None):
         self.loop = loop
         self.outputs = loop.outputs
         self.loss_names = loss_names
         self.global_step = global_step
         self.inputs = inputs
         self.snapshot_vars = snapshot_vars
+        self.status_reset = status_reset
 
     def start(self, sess):
         """Start the input pipelines and the loop; call once the variables hold their starting
         values."""
         for batches in self.inputs:
             batches.initialize(sess)
+        self._begin(sess)
+
+    def _begin(self, sess):
+        """Clear what earlier device computations left in the float status, start the loop."""
+        if self.status_reset is not None:
+            sess.run(self.status_reset)
         self.loop.start(sess)
 
     def after_restore(self, sess):
@@ -154,7 +162,7 @@ def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsiz
 
     loop = plan.loop()
     loop.build(step, ['loss'] + scaler.output_names, global_step)
-    return TrainGraph(loop, ['loss'], global_step, [batches], model_vars)
+    return TrainGraph(loop, ['loss'], global_step, [batches], model_vars, scaler.reset_status())
 
 
 def step_outputs(losses, update, scaler):
@@ -188,8 +196,10 @@ class AddaGraph(TrainGraph):
     """
 
     def __init__(self, loop, loss_names, global_step, inputs, snapshot_vars, source_vars,
-                 source_eval, source_features, source_labels, target_vars, average=None):
-        super(AddaGraph, self).__init__(loop, loss_names, global_step, inputs, snapshot_vars)
+                 source_eval, source_features, source_labels, target_vars, average=None,
+                 status_reset=None):
+        super(AddaGraph, self).__init__(loop, loss_names, global_step, inputs, snapshot_vars,
+                                        status_reset)
         self.target_vars = target_vars
         self.source_vars = source_vars
         self.source_eval = source_eval
@@ -206,7 +216,7 @@ class AddaGraph(TrainGraph):
         # the evaluation pipeline pads its last batch: keep the real images' features
         self.inputs[0].initialize(sess, (features[:len(self.source_labels)], self.source_labels))
         self.inputs[1].initialize(sess)
-        self.loop.start(sess)
+        self._begin(sess)  # after the pass over the source images
 
 
 def build_adda_training(source_split, target_split, model_fn, batch_size, lr, solver, seed,
@@ -235,9 +245,12 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     source_batches = training_batches(_Features(source_split, width),
                                       batch_size, seed, start_step=start_step * batches_per_step,
                                       stream=SOURCE_STREAM)
-    target_batches = training_batches(target_split, batch_size, seed, preprocess,
-                                      start_step=start_step * batches_per_step,
-                                      stream=TARGET_STREAM)
+    pseudo = bool(options.target_pseudo)
+    target_batches = training_batches(
+        target_split, batch_size, seed, preprocess, start_step=start_step * batches_per_step,
+        stream=TARGET_STREAM, both_views=pseudo,
+        augment=(lambda x, step: zoom_shift(x, options.target_augment, seed, step,
+                                            TARGET_STREAM)) if pseudo else None)
     global_step = tf.train.get_or_create_global_step()
     source_vars = collect_vars('source')
     target_vars = create_model_variables(model_fn, 'target')
@@ -252,11 +265,19 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     def discriminator(features):
         return adversarial_discriminator(features, adversary_layers, leaky=adversary_leaky)
 
-    def forward():
-        """(source features, target features, target logits, domains, discriminator logits)."""
+    def forward(views=False):
+        """(source features, target features, target logits, domains, discriminator logits,
+        the target logits of the augmented view). With ``views`` (self-training) the target
+        images and their augmented view go through the target network as one batch."""
         source_ft, _ = source_batches.get_next()
-        target_images, _ = target_batches.get_next()
-        if options.target_infomax:
+        target = target_batches.get_next()
+        target_images, augmented_logits = target[0], None
+        if views:
+            both_ft, both_logits = model_outputs(model_fn, tf.concat([target[0], target[2]], 0),
+                                                 'target', [feature_layer, None], shards)
+            target_ft, _ = tf.split(both_ft, 2)
+            target_logits, augmented_logits = tf.split(both_logits, 2)
+        elif options.target_infomax:
             target_ft, target_logits = model_outputs(model_fn, target_images, 'target',
                                                      [feature_layer, None], shards)
         else:
@@ -264,7 +285,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
             target_logits = None
         domain = domain_labels(int(source_ft.shape[0]), int(target_ft.shape[0]))
         logits = discriminator(tf.concat([source_ft, target_ft], 0))
-        return source_ft, target_ft, target_logits, domain, logits
+        return source_ft, target_ft, target_logits, domain, logits, augmented_logits
 
     def adversary_objective(source_ft, domain, logits):
         if options.label_smoothing:
@@ -278,7 +299,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
 
     def adversary_only_update(optimizer):
         """One extra discriminator update on fresh batches (--adversary_steps > 1)."""
-        source_ft, _, _, domain, logits = forward()
+        source_ft, _, _, domain, logits, _ = forward()
         _, objective = adversary_objective(source_ft, domain, logits)
         return scaler.apply([(optimizer, scaler.gradients(objective, adversary_list))])
 
@@ -295,7 +316,8 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
             with tf.control_dependencies(before):
                 before = [adversary_only_update(adversary_optimizer)]
         with tf.control_dependencies(before):
-            source_ft, target_ft, target_logits, domain, logits = forward()
+            source_ft, target_ft, target_logits, domain, logits, augmented_logits = forward(
+                pseudo)
         mapping_loss = softmax_xent(1 - domain, logits)
         adversary_loss_value, adversary_total = adversary_objective(source_ft, domain, logits)
         # the target variables the features depend on (all of them for the logits)
@@ -309,6 +331,11 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
         if options.target_infomax:
             mapping_total += ramp(options.target_infomax, step_index,
                                   options.infomax_ramp) * infomax(target_logits)
+        if pseudo:
+            pseudo_loss, _ = pseudo_label_loss(target_logits, augmented_logits,
+                                               options.pseudo_threshold)
+            mapping_total += ramp(options.target_pseudo, step_index,
+                                  options.pseudo_ramp) * pseudo_loss
         mapping_grads = scaler.gradients(mapping_total, target_list)
         adversary_grads = scaler.gradients(adversary_total, adversary_list)
         with tf.control_dependencies([g for g, _ in mapping_grads + adversary_grads
@@ -328,7 +355,8 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     snapshot_vars = average.shadows if average is not None else target_vars
     return AddaGraph(loop, loss_names, global_step, [source_batches, target_batches],
                      snapshot_vars, source_vars, source_eval, source_features,
-                     source_split.labels, target_vars, average=average)
+                     source_split.labels, target_vars, average=average,
+                     status_reset=scaler.reset_status())
 
 
 class EvalGraph(object):

@@ -18,8 +18,12 @@ AdaptationOptions = collections.namedtuple('AdaptationOptions', [
     'target_infomax',     # weight of the target batch's information-maximisation term
     'ema',                # decay of the moving average of the target weights saved as snapshot
     'infomax_ramp',       # iterations over which the infomax weight grows linearly from 0
+    'target_pseudo',      # weight of self-training on confident target pseudo-labels
+    'pseudo_threshold',   # confidence a pseudo-label needs to count
+    'target_augment',     # zoom/shift strength of the target view the pseudo-labels train
+    'pseudo_ramp',        # iterations over which the pseudo-label weight grows linearly from 0
 ])
-AdaptationOptions.__new__.__defaults__ = (None, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
+AdaptationOptions.__new__.__defaults__ = (None, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.95, 0.0, 0)
 FAITHFUL = AdaptationOptions()
 
 
@@ -73,6 +77,20 @@ def infomax(logits):
     mean = tf.reduce_mean(probs, axis=0)
     marginal = -tf.reduce_sum(mean * tf.log(mean + 1e-8))
     return conditional - marginal
+
+
+def pseudo_label_loss(teacher_logits, student_logits, threshold):
+    """Self-training on confident pseudo-labels (FixMatch, Sohn et al., NeurIPS 2020): each
+    image's class predicted by ``teacher_logits`` (no gradient) is the label of the
+    cross-entropy of ``student_logits`` (e.g. the same network on an augmented view), counted
+    only where the teacher's probability reaches ``threshold``; averaged over the whole batch,
+    so a batch with few confident images weighs little. Static shapes: a 0/1 weight per image.
+    Returns (loss, fraction of images that passed)."""
+    probs = tf.nn.softmax(tf.stop_gradient(teacher_logits))
+    labels = tf.argmax(probs, axis=1, output_type=tf.int32)
+    passed = tf.cast(tf.greater_equal(tf.reduce_max(probs, axis=1), threshold), tf.float32)
+    xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=student_logits)
+    return tf.reduce_mean(passed * xent), tf.reduce_mean(passed)
 
 
 class MovingAverage(object):

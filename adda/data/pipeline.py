@@ -48,15 +48,18 @@ def _arrays(split):
     return arrays, (images, labels), (split.images, split.labels)
 
 
-def _gathered(arrays, indices, preprocess, augment, threads):
+def _gathered(arrays, indices, preprocess, augment, threads, both_views=False):
     def gather(data, index_step):
         index, step = index_step
         images = tf.gather(data[0], index)
         if preprocess is not None:
             images = preprocess(images)
+        labels = tf.gather(data[1], index)
+        if both_views:
+            return images, labels, augment(images, step)
         if augment is not None:
             images = augment(images, step)
-        return images, tf.gather(data[1], index)
+        return images, labels
     return tf.data.Dataset.zip((arrays, indices)).map(gather, num_parallel_calls=threads)
 
 
@@ -67,12 +70,13 @@ def epoch_order(size, seed, epoch):
 
 
 def training_batches(split, batch_size, seed, preprocess=None, start_step=0, stream=0,
-                     threads=2, augment=None):
+                     threads=2, augment=None, both_views=False):
     """Endless shuffled batches; the first one is the batch of step ``start_step``.
 
     ``stream`` separates the orders of several pipelines that share a seed (source, target).
     Batches run across epoch boundaries, as the original's queues did. ``augment(images,
-    step)``, when given, transforms each preprocessed batch (a pure function of its inputs).
+    step)``, when given, transforms each preprocessed batch (a pure function of its inputs);
+    with ``both_views`` a batch is (images, labels, augmented images) instead.
     """
     size = len(split)
     first = start_step * batch_size
@@ -83,7 +87,7 @@ def training_batches(split, batch_size, seed, preprocess=None, start_step=0, str
     steps = tf.data.Dataset.range(start_step, _EPOCHS)
     arrays, placeholders, values = _arrays(split)
     dataset = _gathered(arrays, tf.data.Dataset.zip((indices, steps)), preprocess, augment,
-                        threads).prefetch(2)
+                        threads, both_views).prefetch(2)
     return Batches(dataset, placeholders, values)
 
 

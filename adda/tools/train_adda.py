@@ -44,6 +44,20 @@ from adda.cli import (NON_NEGATIVE, POSITIVE, FiniteFloat, adda_command, check_d
 @click.option('--infomax_ramp', type=click.IntRange(min=0), default=0, show_default=True,
               help='With --target_infomax: grow its weight linearly from 0 over this many '
                    'iterations, so that the adversarial alignment comes first.')
+@click.option('--target_pseudo', type=NON_NEGATIVE, default=0.0, show_default=True,
+              help='Self-training: weight of the cross-entropy of the target network on an '
+                   'augmented view of each target image against its own confident prediction '
+                   'on the image itself (no labels).')
+@click.option('--pseudo_threshold', type=click.FloatRange(0.0, 1.0), default=0.95,
+              show_default=True,
+              help='With --target_pseudo: the confidence a prediction needs to be a label.')
+@click.option('--target_augment', type=click.FloatRange(0.0, 0.5), default=0.2,
+              show_default=True,
+              help='With --target_pseudo: zoom/shift strength of the augmented view (as '
+                   'train.py --augment).')
+@click.option('--pseudo_ramp', type=click.IntRange(min=0), default=0, show_default=True,
+              help='With --target_pseudo: grow its weight linearly from 0 over this many '
+                   'iterations.')
 @click.option('--ema', type=FiniteFloat(min=0.0, below=1.0), default=0.0, show_default=True,
               help='Stabiliser: save a moving average of the target weights with this decay '
                    '(e.g. 0.999) as the snapshot; 0 saves the weights themselves.')
@@ -51,7 +65,8 @@ from adda.cli import (NON_NEGATIVE, POSITIVE, FiniteFloat, adda_command, check_d
 @adda_command
 def main(source, target, model, output, gpu, device, precision, weights, adversary_layers,
          adversary_leaky, adversary_layer, adversary_lr, adversary_steps, label_smoothing,
-         gradient_penalty, source_pull, target_infomax, infomax_ramp, ema, **opts):
+         gradient_penalty, source_pull, target_infomax, infomax_ramp, target_pseudo,
+         pseudo_threshold, target_augment, pseudo_ramp, ema, **opts):
     """Adapt MODEL from SOURCE to TARGET (each dataset:split, e.g. svhn:train mnist:train).
 
     Only the target network is saved, under the same keys as a source snapshot, to
@@ -80,7 +95,8 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
 
     options = AdaptationOptions(adversary_lr, adversary_steps, label_smoothing,
                                 gradient_penalty, source_pull, target_infomax, ema,
-                                infomax_ramp)
+                                infomax_ramp, target_pseudo, pseudo_threshold,
+                                target_augment if target_pseudo else 0.0, pseudo_ramp)
 
     def build(seed, start_step, plan):
         return build_adda_training(

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# ModelZoo regression harness, speed: a short source training and a short adaptation of a task
+# on one card, timed from the training logs. See usage below (--help).
+MODE=perf
+source "$(dirname "${BASH_SOURCE[0]}")/harness_common.sh"
+
+usage() {
+  cat << EOF
+Usage: bash test/train_performance_1p.sh --data_path=<folder> [--name=value ...]
+
+Trains the task's source model and adapts it, each for a warm-up and then the timed steps,
+with the settings of scripts/<task>.sh (nothing is evaluated), on the device --device picks,
+and reports the training speed: images per second over the timed steps of both trainings,
+from the timestamps of the training logs (start-up, graph building and the warm-up are not
+counted).
+
+Options:
+  --data_path=<folder>    required: the datasets, <folder>/{mnist,usps,svhn}/ with their
+                          original file names (the layout of npu_train.sh's data_path)
+  --task=<task>           $KNOWN_TASKS
+                          (default mnist-usps)
+  --batch_size=<n>        batch size of both trainings (default: the task's, 128)
+  --train_steps=<n>       timed iterations of each training (default 300)
+  --warmup_steps=<n>      iterations of each training before the timing starts (default 50);
+                          on the NPU, warm-up + steps must be a multiple of the device loop's
+                          10 iterations
+  --device=<d>            auto, cpu, gpu or npu (default: \$ADDA_DEVICE, else auto: the NPU
+                          when npu_bridge imports)
+  --precision_mode=<m>    mixed, fp32 or an NPU precision_mode (default: \$ADDA_PRECISION,
+                          else mixed on the NPU, fp32 elsewhere)
+  -h, --help              this help
+ModelZoo's --over_dump, --data_dump_*, --profiling and --autotune are accepted and ignored.
+Environment: ASCEND_DEVICE_ID (0), SEED (0), PYTHON (python3), TRAIN_ARGS (more options for
+both training tools), ADDA_HARNESS_OUTPUT (default: test/output).
+
+Output, in test/output/<ASCEND_DEVICE_ID>/ (this script's earlier results there are removed):
+  train_<ASCEND_DEVICE_ID>.log          the whole run
+  <CaseName>.log                        Network, RankSize, BatchSize, DeviceType, CaseName,
+                                        ActualFPS, TrainingTime (ms per step), ActualLoss,
+                                        E2ETrainingTime (s); CaseName is
+                                        ${NETWORK}_bs<BatchSize>_1p_perf
+  train_<CaseName>_loss.txt             every logged loss: source training's, then the
+                                        adaptation's mapping loss
+  perf/snapshot/                        the two short runs' snapshots and train.log files
+EOF
+}
+
+parse_options "$@"
+train_steps=${train_steps:-300}
+warmup_steps=${warmup_steps:-50}
+iterations=$((warmup_steps + train_steps))
+started=$SECONDS
+prepare_output
+
+# The task's settings, as scripts/<task>.sh would run them for this many iterations (its
+# DESCRIBE_RUN output, scripts/common.sh run_yaml).
+settings=$(SOURCE_ITERATIONS=$iterations ADAPT_ITERATIONS=$iterations TRAIN_ARGS= PREFIX= \
+           SEED=$SEED DESCRIBE_RUN=1 bash "$CODE_DIR/scripts/$task.sh") ||
+  fail "cannot read the settings of scripts/$task.sh"
+# setting KEY: the value of 'KEY: value' in the settings, a quoted YAML string unquoted.
+setting() {
+  local value
+  value=$(grep -m1 "^$1: " <<< "$settings" | cut -d' ' -f2-) || true
+  [ -n "$value" ] || fail "scripts/$task.sh describes no $1"
+  case $value in "'"*"'") value=${value:1:${#value}-2}; value=${value//\'\'/\'} ;; esac
+  printf '%s' "$value"
+}
+source_set=$(setting source)
+target_set=$(setting target)
+source_text=$(setting source_args)
+adapt_text=$(setting adapt_args)
+read -r -a source_args <<< "$source_text"
+read -r -a adapt_args <<< "$adapt_text"
+run_name=$(SOURCE_ITERATIONS=$iterations ADAPT_ITERATIONS=$iterations; \
+           source "$CODE_DIR/scripts/common.sh" > /dev/null && run_name_of "$task" "$SEED") ||
+  fail "cannot name the run (scripts/common.sh)"
+
+extra_args=(--seed "$SEED" --snapshot_dir "$work/snapshot" --device "$device")
+if [ -n "$precision" ]; then extra_args+=(--precision "$precision"); fi
+if [ -n "$batch_size" ]; then extra_args+=(--batch_size "$batch_size"); fi
+read -r -a user_args <<< "${TRAIN_ARGS:-}"
+extra_args+=(${user_args[@]+"${user_args[@]}"})
+
+say "$NETWORK: $task ($source_set -> $target_set) as $run_name, $warmup_steps warm-up +" \
+    "$train_steps timed iterations of each training, seed $SEED, device $device${precision:+" \
+    "($precision)}, ASCEND_DEVICE_ID $ASCEND_DEVICE_ID"
+say "data_path $data_path; output $out; log $log"
+say "Source training on $source_set train"
+run "source training (tools/train.py)" \
+  "$PYTHON" tools/train.py "$source_set" train lenet "${run_name}_source" "${source_args[@]}" \
+  "${extra_args[@]}"
+say "Adaptation $source_set -> $target_set"
+run "adaptation (tools/train_adda.py)" \
+  "$PYTHON" tools/train_adda.py "$source_set:train" "$target_set:train" lenet "${run_name}_adda" \
+  --weights "$work/snapshot/${run_name}_source" "${adapt_args[@]}" "${extra_args[@]}"
+device_line=$(grep -m1 'Running on' "$log" | sed 's/^\[[^]]*\] *[A-Z]* *//') || true
+[ -z "$device_line" ] || say "$device_line"
+
+say "Training speed (from the training logs, after $warmup_steps iterations of each):"
+metrics "$warmup_steps" "$work/snapshot/${run_name}_source" "$work/snapshot/${run_name}_adda"
+report ""

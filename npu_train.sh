@@ -70,6 +70,10 @@ mkdir -p "$output_path/logs" || die "cannot write to $output_path"
 log=$output_path/npu_train.log
 : > "$log" || die "cannot write $log"
 
+# run_name TASK: the task scripts' name for the run (scripts/common.sh run_name_of: with other
+# iteration counts than the task's it ends in -it<source>+<adaptation>).
+run_name() { (source "$code_dir/scripts/common.sh" > /dev/null && run_name_of "$1" "$seed"); }
+
 svhn_missing() {
   [ "$1" = svhn-mnist ] && { [ ! -f "$data_path/svhn/train_32x32.mat" ] ||
                              [ ! -f "$data_path/svhn/test_32x32.mat" ]; }
@@ -98,7 +102,7 @@ run_parallel() {
       [ -z "$stop" ] || break
       [ -f "$code_dir/scripts/$task.sh" ] && ! svhn_missing "$task" || continue
       mkdir "$claims/$task" 2> /dev/null || continue
-      prefix=$task-seed$seed
+      prefix=$(run_name "$task")
       say "Start $task ($prefix) on $platform $1, log $output_path/logs/$task.log"
       task_start=$SECONDS
       PIN_DEVICE=$1 bash "$code_dir/scripts/$task.sh" "$prefix" > "$output_path/logs/$task.log" 2>&1 < /dev/null
@@ -145,7 +149,7 @@ run_all() {
       skipped+=("$task")
       continue
     fi
-    prefix=$task-seed$seed
+    prefix=$(run_name "$task")
     if [ -n "$parallel" ]; then
       status=1 elapsed=0
       if [ -f "$claims/$task/status" ]; then read -r status elapsed < "$claims/$task/status"; fi
@@ -188,7 +192,7 @@ run_all() {
   {
     printf '%-12s %-12s %-12s %-12s %-12s\n' task source_train source_test adda_train adda_test
     for task in ${done_tasks[@]+"${done_tasks[@]}"}; do
-      results=$RESULTS_DIR/$task-seed$seed
+      results=$RESULTS_DIR/$(run_name "$task")
       printf '%-12s %-12s %-12s %-12s %-12s\n' "$task" \
         "$(accuracy_of "$results/source_only_train.yaml")" "$(accuracy_of "$results/source_only_test.yaml")" \
         "$(accuracy_of "$results/adda_train.yaml")" "$(accuracy_of "$results/adda_test.yaml")"

@@ -2,6 +2,7 @@
 
 Nothing here imports TensorFlow, so ``--help`` and argument errors answer at once.
 """
+import collections
 import errno
 import functools
 import logging
@@ -18,7 +19,58 @@ FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 DEVICE_CHOICES = ('auto', 'cpu', 'gpu', 'npu')
 PRECISION_CHOICES = ('mixed', 'fp32', 'allow_mix_precision', 'allow_fp32_to_fp16', 'force_fp32',
                      'must_keep_origin_dtype')
+SOLVERS = ('sgd', 'adam')
+# LeNet's named layers (adda/models/lenet.py), checked against the model when the tool runs.
+LAYERS = ('conv1', 'pool1', 'conv2', 'pool2', 'fc3', 'fc4')
 POSITIVE = click.IntRange(min=1)
+
+# Sections of --help, in this order; options without one go last, under "Other".
+GROUPS = ('Required', 'Data and model', 'Optimisation', 'Adversary', 'Stabilisers and recipe',
+          'Selection', 'Output', 'Device')
+
+
+class GroupedOption(click.Option):
+    """A click option that says which section of --help it belongs to (``group``)."""
+
+    def __init__(self, *args, **kwargs):
+        self.group = kwargs.pop('group', None)
+        super(GroupedOption, self).__init__(*args, **kwargs)
+
+
+class GroupedCommand(click.Command):
+    """A command whose --help lists its options in sections (GROUPS), required ones first."""
+
+    def format_options(self, ctx, formatter):
+        sections = collections.OrderedDict((group, []) for group in GROUPS)
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None or isinstance(param, click.Argument):
+                continue
+            group = 'Required' if getattr(param, 'required', False) else (
+                getattr(param, 'group', None) or None)
+            sections.setdefault(group, []).append(record)
+        grouped = any(records for group, records in sections.items() if group)
+        for group, records in sections.items():
+            if records:
+                title = group + ' options' if group else ('Other options' if grouped else
+                                                          'Options')
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+
+def option(*decls, **attrs):
+    """click.option in a --help section (``group``), its default shown when it has one."""
+    attrs.setdefault('cls', GroupedOption)
+    if attrs.get('default') is not None and not attrs.get('is_flag') and \
+            'show_default' not in attrs:
+        attrs['show_default'] = True
+    return click.option(*decls, **attrs)
+
+
+def command(**attrs):
+    """click.command with grouped --help."""
+    attrs.setdefault('cls', GroupedCommand)
+    return click.command(**attrs)
 
 
 class FiniteFloat(click.ParamType):
@@ -105,15 +157,16 @@ def fail(error):
 
 def device_options(fn):
     """--gpu (the original's), --device and --precision."""
-    fn = click.option('--precision', type=click.Choice(PRECISION_CHOICES), default=None,
-                      help='mixed or fp32 (default: mixed on the NPU, fp32 elsewhere); the '
-                           'NPU also takes its precision_mode names.')(fn)
-    fn = click.option('--device', type=click.Choice(DEVICE_CHOICES), default='auto',
-                      show_default=True,
-                      help='auto: the NPU when npu_bridge imports, else a GPU when one is '
-                           'visible, else the CPU.')(fn)
-    fn = click.option('--gpu', default='0', show_default=True,
-                      help='GPU to use (sets CUDA_VISIBLE_DEVICES unless already set).')(fn)
+    fn = option('--precision', type=click.Choice(PRECISION_CHOICES), default=None,
+                 metavar='MODE', group='Device',
+                 help='mixed or fp32 [default: mixed on the NPU, fp32 elsewhere]; on the NPU '
+                      'also its precision_mode names: allow_mix_precision, allow_fp32_to_fp16, '
+                      'force_fp32, must_keep_origin_dtype.')(fn)
+    fn = option('--device', type=click.Choice(DEVICE_CHOICES), default='auto', group='Device',
+                help='auto: the NPU when npu_bridge imports, else a GPU when one is visible, '
+                     'else the CPU.')(fn)
+    fn = option('--gpu', default='0', group='Device',
+                help='GPU to use (sets CUDA_VISIBLE_DEVICES unless already set).')(fn)
     return fn
 
 
@@ -130,46 +183,52 @@ def select_gpu(gpu):
 
 def training_options(fn):
     """Options both training tools take, with the original's defaults."""
+    optimisation, output, device = ('Optimisation', 'Output', 'Device')
     options = [
-        click.option('--iterations', default=20000, type=POSITIVE, show_default=True),
-        click.option('--batch_size', default=50, type=POSITIVE, show_default=True),
-        click.option('--display', default=10, type=POSITIVE, show_default=True,
-                     help='Log the losses every this many iterations.'),
-        click.option('--lr', default=1e-4, type=NON_NEGATIVE, show_default=True,
-                     help='Learning rate (0 freezes the weights).'),
-        click.option('--stepsize', type=POSITIVE, default=None,
-                     help='Multiply the learning rate by 0.1 every this many iterations.'),
-        click.option('--snapshot', default=5000, type=POSITIVE, show_default=True,
-                     help='Save a snapshot every this many iterations (and at the end).'),
-        click.option('--keep', default=5, type=click.IntRange(min=0), show_default=True,
-                     help='Snapshots to keep (older ones are deleted); 0 keeps all.'),
-        click.option('--solver', default='sgd', show_default=True,
-                     help='sgd (momentum 0.99), otherwise Adam.'),
-        click.option('--seed', type=click.IntRange(0, 2 ** 32 - 3), default=None,
-                     help='Python gets seed, NumPy seed+1, TensorFlow seed+2 (default: random, '
-                          'logged).'),
-        click.option('--resume', is_flag=True,
-                     help='Continue from the latest intact training state in the output '
-                          'folder.'),
-        click.option('--resume_from_snapshot', is_flag=True,
-                     help='With --resume, when no intact training state is left: continue '
-                          'from the newest intact snapshot with a fresh optimizer state.'),
-        click.option('--steps_per_run', default=None, type=POSITIVE,
-                     help='Training steps per session call (default 10). CPU/GPU: a loop '
-                          'inside the graph; logs, snapshots and NaN checks still see each '
-                          'step. NPU: the device-side loop (iterations_per_loop); logs, '
-                          'snapshots and checks act every K steps, and --iterations and '
-                          '--snapshot must be multiples of K.'),
-        click.option('--loss_scale', default=None, type=LossScaleType(),
-                     help='dynamic, none or a fixed number >= 1 (default: dynamic under mixed '
-                          'precision, none in fp32). Steps whose gradients overflow are '
-                          'skipped and counted.'),
-        click.option('--snapshot_dir', default='snapshot', show_default=True,
-                     type=click.Path(file_okay=False),
-                     help='Snapshots go to SNAPSHOT_DIR/OUTPUT/OUTPUT-<iteration>.'),
+        option('--iterations', default=20000, type=POSITIVE, group=optimisation,
+               help='Training iterations (steps) in all; with --resume, where to stop.'),
+        option('--batch_size', default=50, type=POSITIVE, group=optimisation,
+               help='Images per step (in adaptation: per domain).'),
+        option('--lr', default=1e-4, type=NON_NEGATIVE, group=optimisation,
+               help='Learning rate (0 freezes the weights).'),
+        option('--stepsize', type=POSITIVE, default=None, group=optimisation,
+               help='Multiply the learning rate by 0.1 every this many iterations [default: '
+                    'never].'),
+        option('--solver', default='sgd', group=optimisation,
+               type=click.Choice(SOLVERS, case_sensitive=False),
+               help='sgd: momentum 0.99, as the original; adam: Adam.'),
+        option('--seed', type=click.IntRange(0, 2 ** 32 - 3), default=None, group=optimisation,
+               help='Python gets seed, NumPy seed+1, TensorFlow seed+2; also fixes the data '
+                    'order [default: random, logged].'),
+        option('--display', default=10, type=POSITIVE, group=output,
+               help='Log the losses every this many iterations.'),
+        option('--snapshot', default=5000, type=POSITIVE, group=output,
+               help='Save a snapshot every this many iterations (and at the end).'),
+        option('--keep', default=5, type=click.IntRange(min=0), group=output,
+               help='Snapshots to keep (older ones are deleted); 0 keeps all.'),
+        option('--snapshot_dir', default='snapshot', type=click.Path(file_okay=False),
+               group=output, help='Snapshots go to SNAPSHOT_DIR/OUTPUT/OUTPUT-<iteration>.'),
+        option('--resume', is_flag=True, group=output,
+               help='Continue the run in the output folder from its latest intact training '
+                    'state (with the settings it started with).'),
+        option('--overwrite', is_flag=True, group=output,
+               help='Replace the run that the output folder holds (removed once this '
+                    'run\'s arguments and files have passed their checks).'),
+        option('--resume_from_snapshot', is_flag=True, group=output,
+               help='With --resume, when no intact training state is left: continue from the '
+                    'newest intact snapshot with a fresh optimizer state.'),
+        option('--steps_per_run', default=10, type=POSITIVE, group=device,
+               help='Training steps per session call. CPU/GPU: a loop inside the graph; logs, '
+                    'snapshots and NaN checks still see each step. NPU: the device-side loop '
+                    '(iterations_per_loop); they act every K steps, and --iterations and '
+                    '--snapshot must be multiples of K.'),
+        option('--loss_scale', default=None, type=LossScaleType(), group=device,
+               help='dynamic, none or a fixed number >= 1 [default: dynamic under mixed '
+                    'precision, none in fp32]. Steps whose gradients overflow are skipped and '
+                    'counted.'),
     ]
-    for option in reversed(options):
-        fn = option(fn)
+    for decorate in reversed(options):
+        fn = decorate(fn)
     return fn
 
 

@@ -1,8 +1,10 @@
-"""A training run's output folder: one run at a time, and the point ``--resume`` continues from.
+"""A training run's output folder: one run per folder, one process at a time, and the point
+``--resume`` continues from.
 
-``prepare_run_dir`` takes the folder's lock, chooses the state to resume from (the newest
-intact one; a damaged one is reported and set aside), and only then starts ``train.log``. A
-refused or failed start leaves nothing behind.
+``prepare_run_dir`` takes the folder's lock; refuses a folder that holds another run unless
+told to continue it (``--resume``, with the same settings) or to replace it (``--overwrite``);
+chooses the state to resume from (the newest intact one; a damaged one is reported and set
+aside); and only then starts ``train.log``. A refused or failed start leaves nothing behind.
 """
 import atexit
 import errno
@@ -13,8 +15,8 @@ import socket
 import sys
 import time
 
-from adda.checkpoints import (SNAPSHOT, STATE, STATE_FOLDER, ResumePoint, find_state,
-                              newest_intact_snapshot, remove_stale_temporaries)
+from adda.checkpoints import (INDEX_FILE, SNAPSHOT, STATE, STATE_FOLDER, ResumePoint,
+                              find_state, newest_intact_snapshot, remove_stale_temporaries)
 from adda.errors import AddaError, write_error
 from adda.util import add_logfile
 
@@ -25,7 +27,16 @@ except ImportError:  # not on POSIX: fall back to the process check alone
 
 LOCK_FILE = '.lock'
 LOG_FILE = 'train.log'
+CONFIG_FILE = 'config.yaml'
 DAMAGED_SUFFIX = '.damaged'
+# The options that define a run: --resume continues a run only with the same values.
+# (--iterations may grow: that is what resuming is for.)
+RUN_SETTINGS = ('dataset', 'split', 'source', 'target', 'model', 'solver', 'batch_size', 'lr',
+                'stepsize', 'seed', 'weights', 'weights_end', 'ignore_label', 'augment',
+                'adversary', 'adversary_leaky', 'adversary_layer', 'adversary_lr',
+                'adversary_steps', 'label_smoothing', 'gradient_penalty', 'source_pull',
+                'target_infomax', 'ema', 'infomax_ramp', 'target_pseudo', 'pseudo_threshold',
+                'target_augment', 'pseudo_ramp')
 
 
 def _alive(pid):
@@ -184,12 +195,141 @@ def _set_aside(paths):
     return moved
 
 
-def prepare_run_dir(output_dir, opts):
-    """Lock ``output_dir`` (created if needed) for this run, choose what ``--resume``
-    continues from, then start its train.log; returns the ResumePoint or None.
+def read_run_config(output_dir):
+    """The config.yaml of the run in ``output_dir`` (a dict), or None when there is none."""
+    import yaml
+    path = os.path.join(output_dir, CONFIG_FILE)
+    try:
+        with open(path) as f:
+            config = yaml.safe_load(f)
+    except OSError:
+        return None
+    except yaml.YAMLError as e:
+        raise AddaError('{}: not readable YAML ({})'.format(path, str(e).splitlines()[0]))
+    return config if isinstance(config, dict) else None
 
-    Nothing is written before the folder is known to be free and the state to resume from is
-    known to be intact.
+
+def snapshot_provenance(weights):
+    """How the snapshot ``weights`` (a checkpoint prefix) was made, from its run's config.yaml:
+    {'step', 'run', 'iterations', 'seed', 'settings'}; None for a checkpoint outside a run
+    folder of ours."""
+    folder = os.path.dirname(os.path.abspath(weights))
+    try:
+        config = read_run_config(folder)
+    except AddaError:
+        config = None
+    if not config or not isinstance(config.get('options'), dict):
+        return None
+    options = config['options']
+    tail = os.path.basename(weights).rsplit('-', 1)[-1]
+    return {
+        'step': int(tail) if tail.isdigit() else None,
+        'run': folder,
+        'iterations': options.get('iterations'),
+        'seed': config.get('seed'),
+        'settings': {key: options[key] for key in RUN_SETTINGS if key in options},
+    }
+
+
+def run_contents(output_dir, output):
+    """The files of a run in ``output_dir`` that another run must not mix with: snapshots, the
+    checkpoint index and training states (sorted names, relative to the folder)."""
+    found = []
+    if not os.path.isdir(output_dir):
+        return found
+    for name in os.listdir(output_dir):
+        if name == INDEX_FILE or name.startswith(output + '-'):
+            found.append(name)
+    state_dir = os.path.join(output_dir, STATE_FOLDER)
+    if os.path.isdir(state_dir):
+        found.extend(os.path.join(STATE_FOLDER, n) for n in os.listdir(state_dir))
+    return sorted(found)
+
+
+def _comparable(key, value):
+    if isinstance(value, (list, tuple)):
+        return [_comparable(key, v) for v in value]
+    if key == 'weights' and isinstance(value, str):
+        return os.path.normpath(os.path.abspath(value))
+    if isinstance(value, float) and value.is_integer() and key != 'lr':
+        return int(value)
+    return value
+
+
+def setting_differences(old_options, new_options):
+    """['--name: old -> new'] for each run-defining option whose value differs (an option the
+    new run leaves unset, like --seed on resume, takes the old value)."""
+    lines = []
+    for key in RUN_SETTINGS:
+        if key not in old_options and key not in new_options:
+            continue
+        old, new = old_options.get(key), new_options.get(key)
+        if key == 'seed' and new is None:
+            continue
+        if _comparable(key, old) != _comparable(key, new):
+            lines.append('--{}: {} -> {}'.format(key, _show(old), _show(new)))
+    return lines
+
+
+def _show(value):
+    if isinstance(value, (list, tuple)):
+        return ' '.join(str(v) for v in value) or '(none)'
+    return 'unset' if value is None else str(value)
+
+
+def check_resume_settings(output_dir, opts):
+    """--resume continues the run in ``output_dir`` only with the settings it started with."""
+    config = read_run_config(output_dir)
+    if config is None or not isinstance(config.get('options'), dict):
+        raise AddaError('cannot resume in {}: its {} is missing, so the settings of the run it '
+                        'holds cannot be checked; start again with --overwrite'.format(
+                            output_dir, CONFIG_FILE))
+    old = dict(config['options'])
+    if config.get('seed') is not None:  # the seed the run used, drawn when not given
+        old['seed'] = config['seed']
+    differences = setting_differences(old, opts)
+    if differences:
+        raise AddaError('cannot resume in {}: the run there was started with other settings '
+                        '(old -> new):\n  {}\nresume with the old settings, or start a new '
+                        'run with --overwrite or in another OUTPUT folder'.format(
+                            output_dir, '\n  '.join(differences)))
+
+
+def _refuse_other_run(output_dir, contents):
+    snapshots = sorted(int(name.rsplit('-', 1)[1].split('.')[0]) for name in contents
+                       if name.endswith('.index') and '-' in name and
+                       name.rsplit('-', 1)[1].split('.')[0].isdigit())
+    what = 'snapshots up to iteration {}'.format(snapshots[-1]) if snapshots else \
+        'training files ({})'.format(', '.join(contents[:3]))
+    raise AddaError('output folder {} holds another run ({}); continue it with --resume, or '
+                    'replace it with --overwrite'.format(output_dir, what))
+
+
+def _remove_run(output_dir):
+    """Everything in ``output_dir`` but the lock; returns how many files went."""
+    import shutil
+    removed = 0
+    for name in os.listdir(output_dir):
+        if name == LOCK_FILE:
+            continue
+        path = os.path.join(output_dir, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            removed += sum(len(files) for _, _, files in os.walk(path))
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+            removed += 1
+    return removed
+
+
+def prepare_run_dir(output_dir, opts):
+    """Lock ``output_dir`` (created if needed) for this run, make sure it does not mix with
+    another run, choose what ``--resume`` continues from, then start its train.log; returns
+    the ResumePoint or None.
+
+    Nothing is written, and nothing of an earlier run touched, before the folder is known to
+    be free, the run it holds is known to be the one resumed (or ``--overwrite`` replaces it)
+    and the state to resume from is known to be intact.
     """
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise AddaError('output folder {} is a file'.format(output_dir))
@@ -199,19 +339,35 @@ def prepare_run_dir(output_dir, opts):
     except OSError as e:
         raise write_error(output_dir, e, 'the output folder')
     lock = FolderLock(output_dir)
+    replaced = 0
     try:
         stale = lock.acquire()
-        resume, notes, damaged = (choose_resume(output_dir, opts['output'],
-                                                opts.get('resume_from_snapshot'))
-                                  if opts.get('resume') else (None, [], []))
+        contents = run_contents(output_dir, opts['output'])
+        if opts.get('resume'):
+            resume, notes, damaged = choose_resume(output_dir, opts['output'],
+                                                   opts.get('resume_from_snapshot'))
+            if resume is not None:
+                check_resume_settings(output_dir, opts)
+        else:
+            resume, notes, damaged = None, [], []
+            if contents and not opts.get('overwrite'):
+                _refuse_other_run(output_dir, contents)
+            if contents:
+                replaced = _remove_run(output_dir)
     except AddaError:
         lock.release()
         if created:
             os.rmdir(output_dir)
         raise
+    except OSError as e:
+        lock.release()
+        raise write_error(output_dir, e, 'the previous run')
     remove_stale_temporaries(output_dir)
     remove_stale_temporaries(os.path.join(output_dir, STATE_FOLDER))
     add_logfile(os.path.join(output_dir, LOG_FILE))
+    if replaced:
+        logging.warning('Removed the previous run in %s (%d files; --overwrite)', output_dir,
+                        replaced)
     if stale:
         logging.warning('Took over the lock of %s from %s, which is no longer running',
                         output_dir, _describe(stale))

@@ -318,17 +318,22 @@ def agreement(scores, accuracies, higher_is_better):
 
 
 def score_snapshots(source, source_val, target, model_fn, snapshots, batch_size, run_device,
-                    scope=None, feature_layer='fc3', names=None):
+                    scope=None, feature_layer='fc3', names=None, max_images=0, progress=None):
     """[(Snapshot, OrderedDict criterion -> score)] for each of ``snapshots``.
 
     ``source``, ``source_val``, ``target``: splits. Only the source validation split's labels
-    are read; the target split's (and the source training split's) never are.
+    are read; the target split's (and the source training split's) never are. With
+    ``max_images``, each split larger than that is scored on a fixed-seed sample of that many
+    images (adda.snapshot_outputs.sample_of), which bounds every criterion's cost.
+    ``progress``: a callable run after each snapshot.
     """
-    from adda.snapshot_outputs import ImagesOnly, outputs_per_snapshot
-    splits = collections.OrderedDict([('source', ImagesOnly(source)),
-                                      ('source_val', ImagesOnly(source_val)),
-                                      ('target', ImagesOnly(target))])
-    val_labels = np.asarray(source_val.labels)
+    from adda.snapshot_outputs import outputs_per_snapshot, sample_indices, sample_of
+    val = sample_of(source_val, max_images)
+    val_labels = np.asarray(source_val.labels)[sample_indices(len(source_val.labels),
+                                                              max_images)]
+    splits = collections.OrderedDict([('source', sample_of(source, max_images)),
+                                      ('source_val', val),
+                                      ('target', sample_of(target, max_images))])
     names = list(CRITERIA) if names is None else names
     results, target_probs = [], []
     for snapshot, outputs in outputs_per_snapshot(splits, model_fn, snapshots, batch_size,
@@ -337,7 +342,10 @@ def score_snapshots(source, source_val, target, model_fn, snapshots, batch_size,
                                  outputs['target'])
         results.append((snapshot, score(inputs, names)))
         target_probs.append(softmax(outputs['target'].logits).astype(np.float32))
+        if progress is not None:
+            progress()
     for (_, scores), run_scores in zip(results, score_run(target_probs, names)):
         scores.update(run_scores)
     return [(snapshot, collections.OrderedDict((name, scores[name]) for name in names))
             for snapshot, scores in results]
+

@@ -19,8 +19,27 @@ SplitOutputs = collections.namedtuple('SplitOutputs', 'logits features')
 _SNAPSHOT_INDEX = re.compile(r'^(?P<name>.+)-(?P<step>\d+)\.index$')
 
 
-def list_snapshots(run_dir):
-    """The snapshots ``<run_dir>/<name>-<step>`` (from their ``.index`` files), by step.
+def starting_weights(run_dir):
+    """The snapshot an adaptation run in ``run_dir`` started from (its --weights, from its
+    config.yaml), as step 0."""
+    from adda.rundir import CONFIG_FILE, read_run_config
+    config = read_run_config(run_dir)
+    weights = (config or {}).get('options', {}).get('weights') if isinstance(
+        (config or {}).get('options'), dict) else None
+    if not weights:
+        raise AddaError('{}: its {} names no starting weights, so the source model cannot be a '
+                        'candidate; pass --without_source'.format(run_dir, CONFIG_FILE))
+    if not os.path.isfile(weights + '.index'):
+        raise AddaError('{}: the run started from {}, which is missing ({}.index); pass '
+                        '--without_source to leave the source model out'.format(
+                            run_dir, weights, weights))
+    return Snapshot(0, weights)
+
+
+def list_snapshots(run_dir, with_start=False):
+    """The snapshots ``<run_dir>/<name>-<step>`` (from their ``.index`` files), by step; with
+    ``with_start``, first the weights the run started from (step 0: for an adaptation run,
+    the source model).
 
     Subfolders (the resumable ``state/``) are not looked into. A folder with snapshots of
     several names is refused: which run is meant would be a guess.
@@ -40,7 +59,29 @@ def list_snapshots(run_dir):
     if len(names) > 1:
         raise AddaError('{}: snapshots of several runs in one folder ({}); give the folder of '
                         'one run'.format(run_dir, ', '.join(sorted(names))))
+    if with_start and 0 not in found:
+        found[0] = starting_weights(run_dir)
     return [found[step] for step in sorted(found)]
+
+
+def sample_indices(size, limit, seed=0):
+    """The sorted indices of a fixed-seed draw of ``limit`` of ``size`` items without
+    replacement; all of them when ``size`` is not larger (or ``limit`` is 0)."""
+    if not limit or size <= limit:
+        return np.arange(size)
+    return np.sort(np.random.RandomState(seed).choice(size, limit, replace=False))
+
+
+def sample_of(split, limit, seed=0):
+    """At most ``limit`` of the split's images, a fixed-seed draw without replacement (in
+    their order), as ImagesOnly; the whole split when it is not larger (or ``limit`` is 0)."""
+    images_only = ImagesOnly(split)
+    if not limit or len(images_only) <= limit:
+        return images_only
+    keep = sample_indices(len(images_only), limit, seed)
+    images_only.images = images_only.images[keep]
+    images_only.labels = images_only.labels[keep]
+    return images_only
 
 
 class ImagesOnly(object):

@@ -24,11 +24,8 @@ from adda.errors import AddaError
 from adda.graphs import lr_at
 from adda.loss_scale import COLLAPSE_STREAK
 from adda.session import DEFAULT_STEPS_PER_RUN, DevicePlan, create_session, session_config
-from adda.rundir import prepare_run_dir
+from adda.rundir import CONFIG_FILE, prepare_run_dir
 from adda.util import write_yaml
-
-CONFIG_FILE = 'config.yaml'
-
 
 def seed_everything(seed):
     """The original's scheme: Python ``seed``, NumPy ``seed + 1``, TensorFlow ``seed + 2``."""
@@ -190,6 +187,9 @@ def run_training(opts, build_graph, restore_initial, labels):
     Returns the exit status.
     """
     output_dir = os.path.join(opts['snapshot_dir'], opts['output'])
+    if opts.get('resume') and opts.get('overwrite'):
+        raise AddaError('--resume continues the run in {} and --overwrite replaces it: choose '
+                        'one'.format(output_dir))
     steps_per_run = opts['steps_per_run'] or DEFAULT_STEPS_PER_RUN
     run_device = session_config(opts['device'], opts['precision'],
                                 iterations_per_loop=steps_per_run)
@@ -202,7 +202,7 @@ def run_training(opts, build_graph, restore_initial, labels):
     seed = opts['seed']
     if opts['resume']:
         if resume is None:
-            logging.warning('Nothing to resume in %s: starting from iteration 0', output_dir)
+            logging.info('Starting a new run in %s (nothing to resume there yet)', output_dir)
         elif seed is None:
             seed = _previous_seed(output_dir)
     start_step = resume[1] if resume else 0

@@ -5,13 +5,19 @@
 # Environment (all optional):
 #   SEED=0                 seed of both training runs
 #   PREFIX=<task>-seed<SEED>  name of the run: snapshots <SNAPSHOT_DIR>/<PREFIX>_source and
-#                          <PREFIX>_adda, records <RESULTS_DIR>/<PREFIX>/ (or the first argument)
+#                          <PREFIX>_adda, records <RESULTS_DIR>/<PREFIX>/ (or the first argument);
+#                          with other iteration counts than the task's, the default name ends
+#                          in -it<source>+<adaptation> (e.g. usps-mnist-seed0-it200+200), so a
+#                          short run never takes the name of a full one
 #   SNAPSHOT_DIR=snapshot  RESULTS_DIR=results
 #   PYTHON=python          DEVICE=auto (cpu, gpu, npu)   PRECISION= (mixed, fp32, ...)
-#   SOURCE_ITERATIONS / ADAPT_ITERATIONS  override the task's iteration counts
+#   SOURCE_ITERATIONS / ADAPT_ITERATIONS  override the task's iteration counts (10000)
 #   TRAIN_ARGS             extra options for both training tools (e.g. "--steps_per_run 10")
 # Training runs with --resume: an interrupted pipeline continues where it stopped, and a
 # finished one is not trained again (remove its snapshot folders to start over).
+# <RESULTS_DIR>/<PREFIX>/run.yaml records how the run is made (task, seed, datasets, iteration
+# counts, the tools' arguments, device); a run whose run.yaml says otherwise than the settings
+# of this invocation is refused before anything runs, so two settings never mix in one run.
 # A recipe task (scripts/<task>-plus.sh, run names <task>-plus-seed<SEED>) also sets:
 #   SELECT=1               after adaptation: choose a snapshot without target labels
 #                          (tools/select_snapshot.py -> selection.yaml), evaluate it
@@ -25,14 +31,17 @@
 #                          the CPU on the cores ID (a taskset list: 3, 0-3, 0,2), from which the
 #                          tools size their thread pools
 #   SKIP_FINISHED=1        do nothing when the run's four evaluation records exist
-#   RUN_LOCK=fail          a run holds <SNAPSHOT_DIR>/<PREFIX>.lock (flock) while it trains and
+#   RUN_LOCK=fail          a run holds <SNAPSHOT_DIR>/.locks/<PREFIX>.lock (flock) while it trains and
 #                          evaluates, so no two processes run it at once; the kernel drops the
 #                          lock when the process ends, so a killed run leaves none behind. When
 #                          another process holds it: fail exits with status 75 (RUN_BUSY), wait
 #                          waits for it (and then, with SKIP_FINISHED=1, finds the run done).
 set -euo pipefail
+SCRIPT=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")  # the script that sourced this one
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The task's own iteration counts; a task script may set others before run_task.
+TASK_SOURCE_ITERATIONS=10000 TASK_ADAPT_ITERATIONS=10000
 SEED=${SEED:-0}
 SNAPSHOT_DIR=${SNAPSHOT_DIR:-snapshot}
 RESULTS_DIR=${RESULTS_DIR:-results}
@@ -58,7 +67,49 @@ evaluate() {
 
 RUN_BUSY=75
 
-# finished RESULTS: the evaluation records of a run exist (and a recipe run's choice).
+# source_iterations, adapt_iterations: this run's counts (the environment's, or the task's).
+source_iterations() { echo "${SOURCE_ITERATIONS:-$TASK_SOURCE_ITERATIONS}"; }
+adapt_iterations() { echo "${ADAPT_ITERATIONS:-$TASK_ADAPT_ITERATIONS}"; }
+
+# task_settings: whether the iteration counts and training options are the task's own.
+task_settings() {
+  [ "$(source_iterations)" = "$TASK_SOURCE_ITERATIONS" ] &&
+    [ "$(adapt_iterations)" = "$TASK_ADAPT_ITERATIONS" ] && [ -z "${TRAIN_ARGS:-}" ]
+}
+
+# default_run_name: the run's name when none is given (see PREFIX above).
+default_run_name() {
+  local name=$TASK-seed$SEED
+  if [ "$(source_iterations)" != "$TASK_SOURCE_ITERATIONS" ] ||
+     [ "$(adapt_iterations)" != "$TASK_ADAPT_ITERATIONS" ]; then
+    name+=-it$(source_iterations)+$(adapt_iterations)
+  fi
+  echo "$name"
+}
+
+# run_name_of TASK SEED: the default name of a run of scripts/TASK.sh (asked of the script,
+# which knows its own iteration counts).
+run_name_of() { SEED=$2 DESCRIBE_RUN=name bash "scripts/$1.sh"; }
+
+# quoted WORD...: the words as one single-quoted YAML string.
+quoted() { local text="$*"; printf "'%s'" "${text//\'/\'\'}"; }
+
+# run_yaml: what run.yaml says of this run; the same settings always give the same text.
+run_yaml() {
+  printf 'task: %s\nseed: %s\nsource: %s\ntarget: %s\n' "$TASK" "$SEED" "$SOURCE" "$TARGET"
+  printf 'snapshots: [%s, %s]\n' "$SNAPSHOT_DIR/${PREFIX}_source" "$SNAPSHOT_DIR/${PREFIX}_adda"
+  printf 'source_iterations: %s\nadapt_iterations: %s\n' "$(source_iterations)" \
+    "$(adapt_iterations)"
+  printf 'task_settings: %s\n' "$(task_settings && echo true || echo false)"
+  printf 'source_args: %s\n' "$(quoted "${SOURCE_ARGS[@]}")"
+  printf 'adapt_args: %s\n' "$(quoted "${ADAPT_ARGS[@]}")"
+  printf 'train_args: %s\n' "$(quoted "${TRAIN_ARGS:-}")"
+  printf 'device: %s\nprecision: %s\n' "${DEVICE:-auto}" "$(quoted "${PRECISION:-}")"
+  printf 'select: %s\n' "$([ "${SELECT:-}" = 1 ] && echo true || echo false)"
+}
+
+# finished RESULTS [RUN_YAML]: the evaluation records of a run exist (and a recipe run's
+# choice), and its run.yaml is RUN_YAML (when given): made with these settings.
 finished() {
   local name names=(source_only_train source_only_test adda_train adda_test)
   case "$(basename "$1")" in
@@ -67,6 +118,35 @@ finished() {
   for name in "${names[@]}"; do
     [ -f "$1/$name.yaml" ] || return 1
   done
+  if [ $# -gt 1 ]; then [ "$(cat "$1/run.yaml" 2> /dev/null)" = "$2" ] || return 1; fi
+}
+
+# settings_differences OLD NEW: 'key: old -> new' for each line that differs.
+settings_differences() {
+  local key value old
+  while IFS= read -r line; do
+    key=${line%%:*} value=${line#*: }
+    old=$(grep -m1 "^$key: " <<< "$1" | cut -d' ' -f2- || true)
+    if [ "$old" != "$value" ]; then printf '  %s: %s -> %s\n' "$key" "${old:-(none)}" "$value"; fi
+  done <<< "$2"
+}
+
+# usage: the comment block at the top of the task script, without the '# '.
+usage() {
+  sed -n '2,/^[^#]/p' "$SCRIPT" | sed -n 's/^# \{0,1\}//p'
+}
+
+# parse_arguments ARG...: [-h|--help] [PREFIX]; anything else is refused with one line.
+parse_arguments() {
+  case "${1:-}" in
+    -h|--help) usage; exit 0 ;;
+    -*) echo "Error: unknown option $1 (usage: bash $0 [PREFIX]; settings through the" \
+             "environment, see bash $0 --help)" >&2; exit 2 ;;
+  esac
+  if [ $# -gt 1 ]; then
+    echo "Error: one run name at most, got $# arguments: $* (see bash $0 --help)" >&2
+    exit 2
+  fi
 }
 
 # with_lock FILE COMMAND...: run COMMAND holding FILE's flock (waiting for it), so that two
@@ -158,7 +238,7 @@ pin_run() {
 }
 
 lock_run() {
-  local lock=$SNAPSHOT_DIR/$PREFIX.lock
+  local lock=$SNAPSHOT_DIR/.locks/$PREFIX.lock
   case "${RUN_LOCK:-fail}" in
     fail|wait) ;;
     *) echo "Error: unknown RUN_LOCK ${RUN_LOCK} (choose from fail, wait)" >&2; exit 1 ;;
@@ -167,7 +247,7 @@ lock_run() {
     echo "Note: flock (util-linux) is not installed: $PREFIX runs without its lock" >&2
     return 0
   fi
-  mkdir -p "$SNAPSHOT_DIR"
+  mkdir -p "$SNAPSHOT_DIR/.locks"
   exec {RUN_LOCK_FD}>> "$lock"
   flock -n "$RUN_LOCK_FD" && return 0
   if [ "${RUN_LOCK:-fail}" = wait ]; then
@@ -180,9 +260,22 @@ lock_run() {
 }
 
 run_task() {
-  PREFIX=${1:-${PREFIX:-$TASK-seed$SEED}}
+  parse_arguments "$@"
+  # DESCRIBE_RUN=name: print the default name of this run, and stop
+  if [ "${DESCRIBE_RUN:-}" = name ]; then default_run_name; return 0; fi
+  PREFIX=${1:-${PREFIX:-$(default_run_name)}}
   RESULTS=$RESULTS_DIR/$PREFIX
-  local source_out=${PREFIX}_source adapt_out=${PREFIX}_adda started=$SECONDS
+  local source_out=${PREFIX}_source adapt_out=${PREFIX}_adda started=$SECONDS settings
+  settings=$(run_yaml)
+  # DESCRIBE_RUN=1: print the run.yaml this run would have, and stop (scripts/reproduce.sh)
+  if [ "${DESCRIBE_RUN:-}" = 1 ]; then echo "$settings"; return 0; fi
+  if [ -f "$RESULTS/run.yaml" ] && [ "$(cat "$RESULTS/run.yaml")" != "$settings" ]; then
+    echo "Error: $RESULTS holds a run made with other settings (old -> new):" >&2
+    settings_differences "$(cat "$RESULTS/run.yaml")" "$settings" >&2
+    echo "Remove $RESULTS and $SNAPSHOT_DIR/{$source_out,$adapt_out} to make it again," \
+         "or give this run another name (PREFIX or the first argument)" >&2
+    exit 1
+  fi
   pin_run
   lock_run
   if [ "${SKIP_FINISHED:-}" = 1 ] && finished "$RESULTS"; then
@@ -190,11 +283,11 @@ run_task() {
     return 0
   fi
   mkdir -p "$RESULTS"
-  printf 'task: %s\nseed: %s\nsource: %s\ntarget: %s\nsnapshots: [%s, %s]\n' "$TASK" "$SEED" \
-    "$SOURCE" "$TARGET" "$SNAPSHOT_DIR/$source_out" "$SNAPSHOT_DIR/$adapt_out" > "$RESULTS/run.yaml"
+  echo "$settings" > "$RESULTS/run.yaml.tmp"
+  mv "$RESULTS/run.yaml.tmp" "$RESULTS/run.yaml"
 
   say "Training the source model on $SOURCE train ($source_out, seed $SEED)"
-  with_lock "$SNAPSHOT_DIR/$source_out.lock" \
+  with_lock "$SNAPSHOT_DIR/.locks/$source_out.lock" \
     "$PYTHON" tools/train.py "$SOURCE" train lenet "$source_out" "${SOURCE_ARGS[@]}" \
     --seed "$SEED" --resume --snapshot_dir "$SNAPSHOT_DIR" "${DEVICE_ARGS[@]}" \
     "${EXTRA_TRAIN_ARGS[@]}"

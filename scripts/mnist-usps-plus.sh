@@ -17,9 +17,9 @@ TASK=mnist-usps-plus
 SELECT=1
 SOURCE=mnist2000
 TARGET=usps1800
-SOURCE_ARGS=(--iterations "${SOURCE_ITERATIONS:-10000}" --batch_size 128 --display 10
+SOURCE_ARGS=(--iterations "$(source_iterations)" --batch_size 128 --display 10
              --lr 1e-3 --snapshot 5000 --solver adam --augment 0.2)
-ADAPT_ARGS=(--iterations "${ADAPT_ITERATIONS:-10000}" --batch_size 128 --display 10
+ADAPT_ARGS=(--iterations "$(adapt_iterations)" --batch_size 128 --display 10
             --lr 2e-4 --snapshot 500 --keep 0 --solver adam --adversary_relu --adversary_layer fc3
             --target_infomax 0.3 --infomax_ramp 3000)
 run_task "$@"

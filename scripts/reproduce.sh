@@ -44,8 +44,10 @@ datasets_of() {
   esac
 }
 
-# The runs to do: RUN_TASK[i], RUN_SEED[i], RUN_NAME[i]; ALL_RUNS names every run of the sweep.
+# The runs to do: RUN_TASK[i], RUN_SEED[i], RUN_NAME[i]; ALL_RUNS names every run of the sweep,
+# RUN_YAML[name] what its run.yaml must say.
 RUN_TASK=() RUN_SEED=() RUN_NAME=() ALL_RUNS=()
+declare -A RUN_YAML=()
 for task in "${TASKS[@]}"; do
   datasets=$(datasets_of "$task")
   # shellcheck disable=SC2086
@@ -56,9 +58,12 @@ for task in "${TASKS[@]}"; do
     continue
   fi
   for seed in $SEEDS; do
-    prefix=$task-seed$seed
+    prefix=$(run_name_of "$task" "$seed")
     ALL_RUNS+=("$prefix")
-    if finished "$RESULTS_DIR/$prefix"; then
+    # finished earlier with these settings (scripts/common.sh: run.yaml)
+    expected=$(SEED=$seed DESCRIBE_RUN=1 bash "scripts/$task.sh" "$prefix")
+    RUN_YAML[$prefix]=$expected
+    if finished "$RESULTS_DIR/$prefix" "$expected"; then
       echo "$prefix: finished earlier, skipping"
       continue
     fi
@@ -171,7 +176,7 @@ fi
 
 not_finished=()
 for prefix in ${ALL_RUNS[@]+"${ALL_RUNS[@]}"}; do
-  finished "$RESULTS_DIR/$prefix" || not_finished+=("$prefix")
+  finished "$RESULTS_DIR/$prefix" "${RUN_YAML[$prefix]}" || not_finished+=("$prefix")
 done
 
 # One report at a time: two sweeps on the same folders end at about the same time.

@@ -5,8 +5,8 @@ source "$(dirname "$0")/common.sh"
 TASK=svhn-mnist
 SOURCE=svhn
 TARGET=mnist
-SOURCE_ARGS=(--iterations "${SOURCE_ITERATIONS:-10000}" --batch_size 128 --display 10
+SOURCE_ARGS=(--iterations "$(source_iterations)" --batch_size 128 --display 10
              --lr 1e-3 --snapshot 5000 --solver adam)
-ADAPT_ARGS=(--iterations "${ADAPT_ITERATIONS:-10000}" --batch_size 128 --display 10
+ADAPT_ARGS=(--iterations "$(adapt_iterations)" --batch_size 128 --display 10
             --lr 2e-4 --snapshot 5000 --solver adam --adversary_relu)
 run_task "$@"

@@ -99,6 +99,14 @@ def run_tool(tool, *args, **kwargs):
                           timeout=kwargs.pop('timeout', 600))
 
 
+def describe_run(task, seed, env=None, prefix=None):
+    """The run.yaml that scripts/<task>.sh writes for this run under ``env``."""
+    env = dict(os.environ if env is None else env, SEED=str(seed), DESCRIBE_RUN='1')
+    command = ['bash', os.path.join(ROOT, 'scripts', task + '.sh')] + ([prefix] if prefix else [])
+    return subprocess.run(command, env=env, stdout=subprocess.PIPE, check=True,
+                          universal_newlines=True).stdout
+
+
 @pytest.fixture
 def tf_graph():
     """A fresh default graph for in-process graph tests."""

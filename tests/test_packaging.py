@@ -174,3 +174,48 @@ def test_training_summaries_read_back(data_root, tmp_path):
         assert [s for s, _ in found[tag]] == [0, 5]
         for step, value in found[tag]:
             assert value == pytest.approx(logged[step][i], abs=1e-4)
+
+
+def _requirement_lines(name):
+    with open(os.path.join(ROOT, name)) as f:
+        return [l.strip() for l in f if l.strip() and not l.startswith('#')]
+
+
+def test_gpu_requirements_swap_only_tensorflow():
+    """requirements-gpu.txt: requirements.txt with TensorFlow's CUDA build instead of the CPU
+    build, nothing else changed."""
+    plain, gpu = _requirement_lines('requirements.txt'), _requirement_lines('requirements-gpu.txt')
+    tensorflow = re.compile(r'^tensorflow(-cpu)?(\[.*\])?[<>=]')
+    assert [l for l in plain if not tensorflow.match(l)] == [l for l in gpu if not tensorflow.match(l)]
+    (cuda,) = [l for l in gpu if tensorflow.match(l)]
+    assert cuda.startswith('tensorflow[and-cuda]>=') and 'tensorflow-cpu' not in ' '.join(gpu)
+
+
+def _index_reachable():
+    import urllib.request
+    try:
+        urllib.request.urlopen('https://pypi.org/simple/tensorflow/', timeout=10).close()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(sys.version_info < (3, 9), reason='TensorFlow with CUDA needs Python 3.9+')
+def test_gpu_requirements_resolve(tmp_path):
+    """pip resolves requirements-gpu.txt (a dry run: metadata only, no GPU wheel installed)."""
+    if not sys.platform.startswith('linux'):
+        pytest.skip('the CUDA build of TensorFlow is for Linux')
+    if not _index_reachable():
+        pytest.skip('the package index (pypi.org) is not reachable from here')
+    report = tmp_path / 'report.json'
+    result = subprocess.run(
+        [sys.executable, '-m', 'pip', 'install', '--dry-run', '--ignore-installed', '--quiet',
+         '--disable-pip-version-check', '--report', str(report), '-r',
+         os.path.join(ROOT, 'requirements-gpu.txt')],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:]
+    import json
+    names = {item['metadata']['name'].lower() for item in
+             json.loads(report.read_text())['install']}
+    assert 'tensorflow' in names and 'tensorflow-cpu' not in names
+    assert any(name.startswith('nvidia-cudnn') for name in names)

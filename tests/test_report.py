@@ -6,13 +6,18 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, run_tool
+from conftest import ROOT, describe_run, run_tool
 
 
-def fake_run(results, task, seed, accuracies):
-    folder = results / '{}-seed{}'.format(task, seed)
+def fake_run(results, task, seed, accuracies, iterations=10000, name=None):
+    """A run's folder as the task scripts leave it (made with the task's settings unless
+    ``iterations`` says otherwise)."""
+    folder = results / (name or '{}-seed{}'.format(task, seed))
     folder.mkdir(parents=True)
-    (folder / 'run.yaml').write_text(yaml.safe_dump({'task': task, 'seed': seed}))
+    (folder / 'run.yaml').write_text(yaml.safe_dump({
+        'task': task, 'seed': seed, 'source_iterations': iterations,
+        'adapt_iterations': iterations, 'task_settings': iterations == 10000,
+        'train_args': ''}))
     for name, value in accuracies.items():
         (folder / (name + '.yaml')).write_text(yaml.safe_dump({'accuracy': value}))
 
@@ -20,6 +25,40 @@ def fake_run(results, task, seed, accuracies):
 def four(source_train, source_test, adda_train, adda_test):
     return {'source_only_train': source_train, 'source_only_test': source_test,
             'adda_train': adda_train, 'adda_test': adda_test}
+
+
+def test_report_keeps_runs_of_other_settings_apart(tmp_path):
+    """A short run (or one whose records predate the settings in run.yaml) is not averaged
+    beside the paper; the report names it on one line. One run is one value, without ±."""
+    results = tmp_path / 'results'
+    fake_run(results, 'usps-mnist', 0, four(0.61, 0.62, 0.93, 0.94))
+    fake_run(results, 'usps-mnist', 0, four(0.43, 0.45, 0.36, 0.35), iterations=30,
+             name='usps-mnist-seed0-it30+30')
+    old = results / 'usps-mnist-seed1'
+    old.mkdir()
+    (old / 'run.yaml').write_text('task: usps-mnist\nseed: 1\n')
+    for name, value in four(0.5, 0.5, 0.5, 0.5).items():
+        (old / (name + '.yaml')).write_text('accuracy: {}\n'.format(value))
+    result = run_tool('report', results)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert ('| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.930 (1 run) | 0.930 | 0.940 (1 run) | 1 |'
+            in lines)
+    (note,) = [l for l in lines if l.startswith('Not in the table')]
+    assert 'usps-mnist-seed0-it30+30 (other settings: source 30 + adaptation 30 iterations)' \
+        in note
+    assert 'usps-mnist-seed1 (made before run.yaml recorded its settings)' in note
+
+
+def test_report_on_records_without_run_yaml_says_what_it_needs(tmp_path):
+    folder = tmp_path / 'mine'
+    folder.mkdir()
+    (folder / 'eval.yaml').write_text('accuracy: 0.9\n')
+    result = run_tool('report', tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith('Error: {} has no <run>/run.yaml: the report reads the runs of the '
+                           'task scripts'.format(tmp_path))
 
 
 def test_report_table_means_and_stds(tmp_path):
@@ -204,10 +243,12 @@ def test_data_check_lists_missing_files(data_root):
 def test_reproduce_skips_finished_runs_and_absent_data(data_root, tmp_path):
     os.remove(str(data_root / 'svhn' / 'train_32x32.mat'))
     results = tmp_path / 'results'
-    for seed in (0, 1):
-        fake_run(results, 'mnist-usps', seed, four(0.7, 0.7, 0.9, 0.9))
     env = dict(os.environ, PYTHON=sys.executable, RESULTS_DIR=str(results), SEEDS='0 1',
                SNAPSHOT_DIR=str(tmp_path / 'snap'), PYTHONIOENCODING='utf-8')
+    for seed in (0, 1):
+        fake_run(results, 'mnist-usps', seed, four(0.7, 0.7, 0.9, 0.9))
+        (results / 'mnist-usps-seed{}'.format(seed) / 'run.yaml').write_text(
+            describe_run('mnist-usps', seed, env))
     out = subprocess.run(['bash', os.path.join(ROOT, 'scripts', 'reproduce.sh'), 'mnist-usps',
                           'svhn-mnist'], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, encoding='utf-8')
@@ -219,3 +260,40 @@ def test_reproduce_skips_finished_runs_and_absent_data(data_root, tmp_path):
     assert ('| MNIST→USPS | ADDA | 0.894 ± 0.002 | 0.900 ± 0.000 | 0.900 | 0.900 ± 0.000 | 2 |'
             in out.stdout)
     assert (results / 'results.md').exists()
+
+
+def test_a_short_run_under_the_full_name_is_not_taken_for_finished(data_root, tmp_path):
+    """A run made with 30 + 30 iterations under the full run's name (the name given by hand)
+    is not "finished earlier" for the full sweep: the task script refuses it, naming what
+    differs, before anything trains; the report leaves it out."""
+    results = tmp_path / 'results'
+    env = dict(os.environ, PYTHON=sys.executable, RESULTS_DIR=str(results), SEEDS='0',
+               SNAPSHOT_DIR=str(tmp_path / 'snap'), PYTHONIOENCODING='utf-8')
+    fake_run(results, 'usps-mnist', 0, four(0.43, 0.45, 0.36, 0.35))
+    short = dict(env, SOURCE_ITERATIONS='30', ADAPT_ITERATIONS='30')
+    run_yaml = describe_run('usps-mnist', 0, short, prefix='usps-mnist-seed0')
+    (results / 'usps-mnist-seed0' / 'run.yaml').write_text(run_yaml)
+    out = subprocess.run(['bash', os.path.join(ROOT, 'scripts', 'reproduce.sh'), 'usps-mnist'],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         encoding='utf-8')
+    assert out.returncode == 1
+    assert 'finished earlier' not in out.stdout
+    assert 'holds a run made with other settings (old -> new):' in out.stdout
+    assert '  source_iterations: 30 -> 10000' in out.stdout
+    assert '  task_settings: false -> true' in out.stdout
+    assert 'Not finished: usps-mnist-seed0' in out.stdout
+    assert '| USPS→MNIST | ADDA | 0.901 ± 0.008 | not run | — | not run | 0 |' in out.stdout
+    assert not (tmp_path / 'snap').exists()  # nothing was trained
+    assert (results / 'usps-mnist-seed0' / 'run.yaml').read_text() == run_yaml
+
+
+def test_short_runs_get_their_own_names(tmp_path):
+    env = dict(os.environ, SOURCE_ITERATIONS='200', ADAPT_ITERATIONS='200',
+               RESULTS_DIR=str(tmp_path))
+    run_yaml = yaml.safe_load(describe_run('usps-mnist', 3, env))
+    assert run_yaml['snapshots'][0].endswith('usps-mnist-seed3-it200+200_source')
+    assert (run_yaml['source_iterations'], run_yaml['task_settings']) == (200, False)
+    full = yaml.safe_load(describe_run('usps-mnist', 3, dict(os.environ)))
+    assert full['snapshots'][0].endswith('snapshot/usps-mnist-seed3_source')
+    assert (full['source_iterations'], full['task_settings']) == (10000, True)
+    assert '--iterations 10000' in full['source_args']

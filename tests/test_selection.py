@@ -378,7 +378,7 @@ def test_select_snapshot_and_snapshot_curve_end_to_end(data_root, tmp_path):
                 '--iterations', 20, '--snapshot', 5, '--keep', 0, '--snapshot_dir', snap,
                 '--adversary', 16, '--adversary', 16, *TRAIN))
     run = snap / 'ad'
-    steps = [5, 10, 15, 20]
+    steps = [0, 5, 10, 15, 20]  # step 0: the source model the run started from
 
     def select(record, *options):
         result = ok(run_tool('select_snapshot', 'mnist:train', 'usps:train', 'lenet', run,
@@ -388,14 +388,24 @@ def test_select_snapshot_and_snapshot_curve_end_to_end(data_root, tmp_path):
     lines, saved = select(tmp_path / 'select.yaml')
     assert saved['criterion'] == selection.DEFAULT_CRITERION
     assert [s['step'] for s in saved['snapshots']] == steps
+    assert saved['snapshots'][0]['path'] == os.path.abspath(str(snap / 'src' / 'src-30'))
+    assert saved['source_model_candidate'] is True
     assert all(list(s['scores']) == list(selection.CRITERIA) for s in saved['snapshots'])
     scores = {s['step']: s['scores'][saved['criterion']] for s in saved['snapshots']}
     chosen = saved['chosen']['step']
     assert chosen == selection.choose(scores, saved['higher_is_better'])
-    assert saved['chosen']['path'] == os.path.abspath(str(run / 'ad-{}'.format(chosen)))
-    assert lines[-1] == 'Keep: {}'.format(run / 'ad-{}'.format(chosen))
+    path = snap / 'src' / 'src-30' if chosen == 0 else run / 'ad-{}'.format(chosen)
+    assert saved['chosen']['path'] == os.path.abspath(str(path))
+    assert lines[-1].startswith('Keep: {}'.format(path))
     marked = [line for line in lines if line.startswith('*')]
     assert len(marked) == 1 and marked[0].split()[1] == str(chosen)
+
+    # without the source model, and on fixed-seed samples of 100 images per split (the tiny
+    # splits have 300 and 100): the output says which
+    lines, sampled = select(tmp_path / 'sampled.yaml', '--without_source', '--max_images', 100)
+    assert [s['step'] for s in sampled['snapshots']] == steps[1:]
+    assert sampled['images'] == ('mnist train: 100 of 300 images; mnist test: all 100 images; '
+                                 'usps train: 100 of 300 images (fixed-seed samples, seed 0)')
 
     lines, by_accuracy = select(tmp_path / 'accuracy.yaml', '--criterion', 'source_accuracy')
     accuracies = {s['step']: s['scores']['source_accuracy'] for s in by_accuracy['snapshots']}
@@ -407,6 +417,11 @@ def test_select_snapshot_and_snapshot_curve_end_to_end(data_root, tmp_path):
                          curve_record, '--batch_size', 64))
     curve = yaml.safe_load(curve_record.read_text())
     assert [s['step'] for s in curve['snapshots']] == steps and curve['images'] == 300
+    source_only = tmp_path / 'source_only.yaml'
+    ok(run_tool('eval_classification', 'usps', 'train', 'lenet', snap / 'src', '--output',
+                source_only))
+    assert curve['snapshots'][0]['accuracy'] == pytest.approx(
+        yaml.safe_load(source_only.read_text())['accuracy'])
     values = {s['step']: s['accuracy'] for s in curve['snapshots']}
     assert curve['oracle_uses_labels']['accuracy'] == max(values.values())
     assert curve['final'] == curve['snapshots'][-1]
@@ -433,6 +448,41 @@ def test_select_snapshot_and_snapshot_curve_end_to_end(data_root, tmp_path):
     ok(run_tool('snapshot_curve', 'usps', 'train', 'lenet', run, '--output', curve_record))
     shifted = yaml.safe_load(curve_record.read_text())
     assert [s['accuracy'] for s in shifted['snapshots']] != list(values.values())
+
+
+def test_a_choice_on_a_sample_is_the_choice_on_the_whole_set():
+    """Three snapshots whose target predictions differ clearly in confidence, balance and
+    clustering: every criterion chooses the same snapshot from fixed-seed samples of 1000 of
+    the 6000 images as from all of them."""
+    from adda.snapshot_outputs import SplitOutputs, sample_indices
+    rng = np.random.RandomState(0)
+    n, classes = 6000, np.arange(6000) % CLASSES
+    source = SplitOutputs(rng.normal(size=(n, CLASSES)), rng.normal(size=(n, 8)))
+    snapshots = []  # (target outputs, source validation outputs) per snapshot
+    for sharpness, collapse, source_skill in ((1.0, 0.0, 0.5), (4.0, 0.0, 3.0), (2.5, 0.6, 1.0)):
+        labels = np.where(rng.uniform(size=n) < collapse, 0, classes)
+        logits = sharpness * 2 * np.eye(CLASSES)[labels] + rng.normal(size=(n, CLASSES))
+        val = SplitOutputs(source_skill * 2 * np.eye(CLASSES)[classes] +
+                           rng.normal(size=(n, CLASSES)), rng.normal(size=(n, 8)))
+        snapshots.append((SplitOutputs(logits, rng.normal(size=(n, 8)) + labels[:, None]), val))
+
+    def choices(keep):
+        def part(outputs):
+            return SplitOutputs(outputs.logits[keep], outputs.features[keep])
+        rows = [selection.score(selection.SelectionInputs(
+            part(source), part(val), classes[keep], part(t))) for t, val in snapshots]
+        run = selection.score_run([selection.softmax(t.logits[keep]) for t, _ in snapshots])
+        for row, extra in zip(rows, run):
+            row.update(extra)
+        return {name: selection.choose([(i, row[name]) for i, row in enumerate(rows)],
+                                       selection.get_criterion(name).higher_is_better)
+                for name in selection.CRITERIA}
+
+    everything = choices(np.arange(n))
+    sample = sample_indices(n, 1000)
+    assert len(sample) == 1000 and len(set(sample)) == 1000
+    assert choices(sample) == everything
+    assert set(everything.values()) != {0}  # the case separates the snapshots
 
 
 @pytest.mark.parametrize('tool, args, status, message', [

@@ -2,9 +2,10 @@
 slurmctld and slurmd on localhost, a generated slurm.conf), a 2-element job array of short runs
 submitted by scripts/slurm/submit.sh, then the report queued after it.
 
-Debian's Slurm and MUNGE packages are installed with apt-get when missing. Where that or the
-daemons cannot work (not root, no apt-get, no network), the test is skipped with the reason
-printed. What it sees (job ids, the array's states, the records) goes to the console."""
+The test needs Debian's Slurm and MUNGE packages (munge slurmctld slurmd slurm-client), which
+.ci/run installs; it installs nothing itself. Where they are missing or the daemons cannot work
+here (not root), it is skipped with the reason printed. What it sees (job ids, the array's
+states, the records) goes to the console."""
 import os
 import re
 import shutil
@@ -41,27 +42,14 @@ def command_output(command, timeout=120, env=None):
     return result.returncode, result.stdout
 
 
-def install_slurm(capsys):
-    """None when the Slurm and MUNGE commands are here (installing them if need be), else why
-    not."""
-    if all(shutil.which(c) for c in COMMANDS):
-        return None
-    if not sys.platform.startswith('linux') or not shutil.which('apt-get'):
-        return 'Slurm is not installed and there is no apt-get to install it'
-    if os.geteuid() != 0:
-        return 'Slurm is not installed and installing it needs root (uid {})'.format(os.geteuid())
-    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-    install = ['apt-get', 'install', '-y', '-q', '--no-install-recommends'] + list(PACKAGES)
-    say(capsys, 'installing ' + ' '.join(PACKAGES) + ' with apt-get')
-    status, output = command_output(install, timeout=1200, env=env)
-    if status != 0:  # stale or missing package lists: update them once and retry
-        command_output(['apt-get', 'update', '-q'], timeout=600, env=env)
-        status, output = command_output(install, timeout=1200, env=env)
-    if status != 0:
-        return 'apt-get could not install {}: {}'.format(
-            ' '.join(PACKAGES), output.strip().splitlines()[-1] if output.strip() else status)
+def slurm_missing():
+    """None when the Slurm and MUNGE commands are installed, else one line saying what is
+    missing and how to install it."""
     missing = [c for c in COMMANDS if not shutil.which(c)]
-    return 'still missing after apt-get: {}'.format(', '.join(missing)) if missing else None
+    if not missing:
+        return None
+    return 'Slurm and MUNGE are not installed (missing {}); install them with apt-get install ' \
+           '{} (as .ci/run does)'.format(', '.join(missing), ' '.join(PACKAGES))
 
 
 def free_port():
@@ -197,7 +185,7 @@ class Cluster(object):
 
 @pytest.fixture
 def cluster(capsys):
-    reason = install_slurm(capsys)
+    reason = slurm_missing()
     if reason is None and os.geteuid() != 0:
         reason = 'slurmd runs jobs as their users, which needs root (uid {})'.format(os.geteuid())
     if reason:

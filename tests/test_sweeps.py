@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from conftest import ROOT, write_mnist, write_usps
+from conftest import ROOT, describe_run, write_mnist, write_usps
 
 REPRODUCE = os.path.join(ROOT, 'scripts', 'reproduce.sh')
 NPU_TRAIN = os.path.join(ROOT, 'npu_train.sh')
@@ -144,7 +144,7 @@ def test_parallel_runs_each_on_its_own_cores(sweep):
     # seed 2 finished earlier: skipped, not run
     done = folder / 'results' / 'mnist-usps-seed2'
     done.mkdir(parents=True)
-    (done / 'run.yaml').write_text('task: mnist-usps\nseed: 2\n')
+    (done / 'run.yaml').write_text(describe_run('mnist-usps', 2, dict(env, DEVICE='cpu')))
     for name in RECORDS:
         (done / (name + '.yaml')).write_text('accuracy: 0.5\n')
     barrier(env, folder, 2)  # both runs must train at the same time
@@ -212,7 +212,7 @@ def test_failed_run_does_not_stop_the_others(sweep):
     assert 'usps-mnist-seed1: FAILED with exit status 1 after' in result.stdout
     assert '    Error: fake failure of usps-mnist-seed1_adda' in result.stdout  # its log's end
     assert 'usps-mnist-seed0: done after' in result.stdout
-    assert '| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.500 ± 0.000 | 0.500 | 0.500 ± 0.000 | 1 |' in \
+    assert '| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.500 (1 run) | 0.500 | 0.500 (1 run) | 1 |' in \
         result.stdout
     assert result.stdout.rstrip().endswith('Not finished: usps-mnist-seed1')
     runs = calls_by_run(folder)
@@ -266,8 +266,8 @@ def hold_lock(path):
 
 def test_run_lock_held_elsewhere_and_released_by_a_killed_process(sweep):
     env, folder = sweep
-    (folder / 'snap').mkdir()
-    lock = folder / 'snap' / 'mnist-usps-seed4.lock'
+    (folder / 'snap' / '.locks').mkdir(parents=True)
+    lock = folder / 'snap' / '.locks' / 'mnist-usps-seed4.lock'
     holder = hold_lock(lock)
     try:
         # a task script started by hand while another process holds the run: one error line
@@ -289,8 +289,8 @@ def test_run_lock_held_elsewhere_and_released_by_a_killed_process(sweep):
 
 def test_sweep_waits_for_a_run_another_process_holds(sweep):
     env, folder = sweep
-    (folder / 'snap').mkdir()
-    lock = open(str(folder / 'snap' / 'mnist-usps-seed0.lock'), 'a')
+    (folder / 'snap' / '.locks').mkdir(parents=True)
+    lock = open(str(folder / 'snap' / '.locks' / 'mnist-usps-seed0.lock'), 'a')
     fcntl.flock(lock, fcntl.LOCK_EX)
     env.update(JOBS='1', DEVICE='cpu', SEEDS='0 1')
     sweep_process = subprocess.Popen(['bash', REPRODUCE, 'mnist-usps'], env=env,
@@ -436,15 +436,15 @@ def test_parallel_sweep_repeats_the_pinned_sequential_runs(tmp_path, monkeypatch
         RESULTS_DIR=str(tmp_path / 'r1'), SNAPSHOT_DIR=str(tmp_path / 's1')), timeout=1200)
     assert sequential.returncode == 0, sequential.stdout
     for part in ('source', 'adda'):
-        name = 'mnist-usps-seed1_' + part
+        name = 'mnist-usps-seed1-it20+20_' + part
         assert filecmp.cmp(checkpoint_data(tmp_path / 's2', name),
                            checkpoint_data(tmp_path / 's1', name), shallow=False), name
     for record in RECORDS:
-        with open(str(tmp_path / 'r2' / 'mnist-usps-seed1' / (record + '.yaml'))) as f:
+        with open(str(tmp_path / 'r2' / 'mnist-usps-seed1-it20+20' / (record + '.yaml'))) as f:
             a = yaml.safe_load(f)
-        with open(str(tmp_path / 'r1' / 'mnist-usps-seed1' / (record + '.yaml'))) as f:
+        with open(str(tmp_path / 'r1' / 'mnist-usps-seed1-it20+20' / (record + '.yaml'))) as f:
             b = yaml.safe_load(f)
         assert (a['accuracy'], a['confusion_matrix']) == (b['accuracy'], b['confusion_matrix'])
-    for name in ('mnist-usps-seed0', 'mnist-usps-seed1'):
+    for name in ('mnist-usps-seed0-it20+20', 'mnist-usps-seed1-it20+20'):
         assert 'Running on CPU (fp32, 1 threads)' in \
             (tmp_path / 'r2' / 'logs' / (name + '.log')).read_text()

@@ -7,7 +7,8 @@ import time
 
 import click
 
-from adda.cli import POSITIVE, LossScaleType, adda_command, device_options, select_gpu
+from adda.cli import (POSITIVE, LossScaleType, adda_command, command, device_options, option,
+                      select_gpu)
 
 WHAT = ('source', 'adapt', 'eval')
 
@@ -16,26 +17,30 @@ def summarize(samples):
     return {'min': min(samples), 'median': statistics.median(samples), 'max': max(samples)}
 
 
-@click.command()
-@click.option('--what', type=click.Choice(WHAT), multiple=True,
-              help='What to time (repeat; default: all three).')
-@click.option('--batch_size', default=128, type=POSITIVE, show_default=True)
-@click.option('--steps', default=200, type=POSITIVE, show_default=True,
-              help='Training steps per timed repeat.')
-@click.option('--repeats', default=5, type=POSITIVE, show_default=True)
-@click.option('--warmup', default=20, type=click.IntRange(min=0), show_default=True,
-              help='Untimed steps first.')
-@click.option('--steps_per_run', default=None, type=POSITIVE,
-              help='Training steps per session call (default: as the training tools).')
-@click.option('--loss_scale', default=None, type=LossScaleType(),
-              help='dynamic, none or a number (default: as the training tools).')
-@click.option('--shards', default=None, type=POSITIVE,
-              help='Slices of each batch computed as separate ops (default: as the training '
-                   'tools, 2 on a multi-core CPU).')
-@click.option('--eval_images', default=20000, type=POSITIVE, show_default=True)
-@click.option('--eval_batch_size', default=1000, type=POSITIVE, show_default=True)
-@click.option('--json', 'json_path', type=click.Path(dir_okay=False),
-              help='Also write the results to this JSON file.')
+@command()
+@option('--what', type=click.Choice(WHAT), multiple=True, group='Data and model',
+        help='What to time (repeat) [default: source, adapt and eval].')
+@option('--batch_size', default=128, type=POSITIVE, group='Data and model',
+        help='Images per training step (synthetic data; adaptation: per domain).')
+@option('--eval_images', default=20000, type=POSITIVE, group='Data and model',
+        help='Images the evaluation timing goes through, per repeat.')
+@option('--eval_batch_size', default=1000, type=POSITIVE, group='Data and model',
+        help='Images per evaluation session call.')
+@option('--steps', default=200, type=POSITIVE, group='Optimisation',
+        help='Training steps per timed repeat.')
+@option('--repeats', default=5, type=POSITIVE, group='Optimisation',
+        help='Timed repeats; min / median / max are over these.')
+@option('--warmup', default=20, type=click.IntRange(min=0), group='Optimisation',
+        help='Untimed steps first (graph start-up, caches).')
+@option('--steps_per_run', default=None, type=POSITIVE, group='Device',
+        help='Training steps per session call [default: as the training tools, 10].')
+@option('--loss_scale', default=None, type=LossScaleType(), group='Device',
+        help='dynamic, none or a number [default: as the training tools].')
+@option('--shards', default=None, type=POSITIVE, group='Device',
+        help='Slices of each batch computed as separate ops [default: as the training tools, '
+             '2 on a multi-core CPU].')
+@option('--json', 'json_path', type=click.Path(dir_okay=False), group='Output',
+        help='Also write the results to this JSON file.')
 @device_options
 @adda_command
 def main(what, batch_size, steps, repeats, warmup, steps_per_run, loss_scale, shards,

@@ -5,21 +5,22 @@ import os
 
 import click
 
-from adda.cli import POSITIVE, adda_command, check_dataset, device_options, select_gpu
+from adda.cli import (POSITIVE, adda_command, check_dataset, command, device_options, option,
+                      select_gpu)
 
 
 def format_array(values):
     return '  '.join('{:.3f}'.format(x) for x in values)
 
 
-@click.command()
+@command()
 @click.argument('dataset')
 @click.argument('split')
 @click.argument('model')
 @click.argument('weights')
-@click.option('--batch_size', default=1000, type=POSITIVE, show_default=True,
+@option('--batch_size', default=1000, type=POSITIVE, show_default=True,
               help='Images per session call.')
-@click.option('--output', type=click.Path(dir_okay=False),
+@option('--output', type=click.Path(dir_okay=False),
               help='Also write the results as YAML to this file.')
 @device_options
 @adda_command
@@ -36,6 +37,7 @@ def main(dataset, split, model, weights, batch_size, output, gpu, device, precis
     from adda.data import get_split
     from adda.graphs import EvalGraph
     from adda.models import get_model_fn
+    from adda.rundir import snapshot_provenance
     from adda.session import create_session, session_config
     from adda.util import write_yaml
 
@@ -70,6 +72,8 @@ def main(dataset, split, model, weights, batch_size, output, gpu, device, precis
             'class_counts': counts.tolist(),
             'confusion_matrix': confusion.tolist(),
             'device': run_device.device, 'precision': run_device.precision,
+            # the snapshot's iteration and its training run's settings (None when unknown)
+            'snapshot': snapshot_provenance(weights),
         })
         logging.info('Wrote results to %s', output)
     return 0

@@ -5,7 +5,7 @@ import os
 
 import click
 
-from adda.cli import POSITIVE, adda_command
+from adda.cli import POSITIVE, adda_command, command, option
 
 INPUT_NAME = 'input_image'
 OUTPUT_NAME = 'output'
@@ -59,13 +59,13 @@ def strip_default_attrs(graph_def):
     return meta.graph_def
 
 
-@click.command()
+@command()
 @click.argument('model')
 @click.argument('weights')
 @click.argument('output', type=click.Path(dir_okay=False))
-@click.option('--batch_size', '-N', default=1, type=POSITIVE, show_default=True,
+@option('--batch_size', '-N', default=1, type=POSITIVE, show_default=True,
               help='Images per call: the first dimension of input_image.')
-@click.option('--as_text', is_flag=True, help='Write a text GraphDef (.pbtxt) instead.')
+@option('--as_text', is_flag=True, help='Write a text GraphDef (.pbtxt) instead.')
 @adda_command
 def main(model, weights, output, batch_size, as_text):
     """Freeze MODEL with WEIGHTS (a checkpoint prefix or a folder) into the GraphDef OUTPUT.

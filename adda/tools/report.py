@@ -7,7 +7,7 @@ import os
 import click
 import yaml
 
-from adda.cli import adda_command
+from adda.cli import adda_command, command, option
 from adda.errors import AddaError
 
 TASKS = collections.OrderedDict([
@@ -43,15 +43,42 @@ def _read_yaml(path):
         return yaml.safe_load(f)
 
 
-def load_runs(results_dir):
-    """task -> list of runs for every finished run under results_dir; a run is a dict
-    {(method, split): accuracy}, and a recipe run also has ('oracle', 'train') and 'curve'
-    ([(step, accuracy on the target train split)]) and 'chosen' (the label-free step)."""
+def other_settings(run_info):
+    """Why a run cannot stand beside the paper (made with other settings than its task's), or
+    None when it can."""
+    if 'task_settings' not in run_info:
+        return 'made before run.yaml recorded its settings'
+    if run_info['task_settings'] is not True:
+        parts = ['source {} + adaptation {} iterations'.format(
+            run_info.get('source_iterations'), run_info.get('adapt_iterations'))]
+        if run_info.get('train_args'):
+            parts.append('TRAIN_ARGS {}'.format(run_info['train_args']))
+        return 'other settings: ' + ', '.join(parts)
+    return None
+
+
+def load_runs(results_dir, left_out=None):
+    """task -> list of runs for every finished run under results_dir that was made with its
+    task's settings; a run is a dict {(method, split): accuracy}, and a recipe run also has
+    ('oracle', 'train') and 'curve' ([(step, accuracy on the target train split)]) and 'chosen'
+    (the label-free step). Runs made otherwise go to ``left_out`` as (name, reason)."""
     runs = collections.defaultdict(list)
-    for run_file in sorted(glob.glob(os.path.join(results_dir, '*', 'run.yaml'))):
+    run_files = sorted(glob.glob(os.path.join(results_dir, '*', 'run.yaml')))
+    if not run_files and glob.glob(os.path.join(results_dir, '**', '*.yaml'), recursive=True):
+        raise AddaError('{} has no <run>/run.yaml: the report reads the runs of the task scripts '
+                        '(scripts/<task>.sh write <results>/<run>/run.yaml beside their '
+                        'evaluation records); evaluate with them, or read single records with '
+                        'any YAML reader'.format(results_dir))
+    for run_file in run_files:
         folder = os.path.dirname(run_file)
         try:
-            task = _read_yaml(run_file)['task']
+            run_info = _read_yaml(run_file)
+            task = run_info['task']
+            reason = other_settings(run_info)
+            if reason is not None:
+                if left_out is not None:
+                    left_out.append((os.path.basename(folder), reason))
+                continue
             recipe = task.endswith(RECIPE_SUFFIX)
             records = RECIPE_RECORDS if recipe else FAITHFUL_RECORDS
             run = {}
@@ -81,6 +108,27 @@ def _recipe_extras(folder):
     if os.path.isfile(selection_path):
         extras['chosen'] = int(_read_yaml(selection_path)['chosen']['step'])
     return extras
+
+
+def summary(values, digits=3):
+    """'mean ± std' over several runs; one run is one value, marked as such."""
+    if len(values) == 1:
+        return '{:.{d}f} (1 run)'.format(values[0], d=digits)
+    return '{:.{d}f} ± {:.{d}f}'.format(*mean_std(values), d=digits)
+
+
+def source_kept(runs):
+    """How often the label-free choice kept the source model (step 0: no adaptation), per task
+    with recipe runs that chose."""
+    parts = []
+    for task, label in TASKS.items():
+        chosen = [run['chosen'] for run in runs.get(task, []) if 'chosen' in run]
+        if chosen:
+            parts.append('{} {} of {}'.format(label, chosen.count(0), len(chosen)))
+    if not parts:
+        return ''
+    return ('The label-free choice kept the source model (step 0, no adaptation) in: ' +
+            ', '.join(parts) + ' runs')
 
 
 def mean_std(values):
@@ -119,9 +167,9 @@ def markdown_table(runs):
         for method, name, paper in rows:
             train, test = (values_of(task_runs, method, split) for split, _ in SPLITS)
             cells = ['{:.3f} ± {:.3f}'.format(*paper[task]) if task in paper else '—',
-                     '{:.3f} ± {:.3f}'.format(*mean_std(train)) if train else 'not run',
+                     summary(train) if train else 'not run',
                      '{:.3f}'.format(min(train)) if train else '—',
-                     '{:.3f} ± {:.3f}'.format(*mean_std(test)) if test else (
+                     summary(test) if test else (
                          '—' if method == ORACLE[0] and train else 'not run')]
             lines.append('| {} | {} | {} | {} | {} | {} | {} |'.format(
                 label, name, cells[0], cells[1], cells[2], cells[3], len(train)))
@@ -249,15 +297,17 @@ def plot(runs, path):
         raise AddaError('cannot write the chart {}: {}'.format(path, e))
 
 
-def criteria_agreement(results_dir):
+def criteria_agreement(results_dir, left_out=()):
     """criterion -> [(gap to the best snapshot, Kendall tau)] per run, over
     every run folder with both a label-free selection (selection.yaml) and a labelled curve
-    (curve_train.yaml) of the same snapshots; FINAL: the final snapshot's gap (no choice)."""
+    (curve_train.yaml) of the same snapshots, but the runs named in ``left_out``; FINAL: the
+    final snapshot's gap (no choice)."""
     from adda.selection import agreement, get_criterion
     found = collections.OrderedDict()
+    skip = {name for name, _ in left_out}
     for path in sorted(glob.glob(os.path.join(results_dir, '*', 'selection.yaml'))):
         curve_path = os.path.join(os.path.dirname(path), 'curve_train.yaml')
-        if not os.path.isfile(curve_path):
+        if not os.path.isfile(curve_path) or os.path.basename(os.path.dirname(path)) in skip:
             continue
         try:
             selection, curve = _read_yaml(path), _read_yaml(curve_path)
@@ -291,10 +341,10 @@ def criteria_table(found):
     return '\n'.join(lines)
 
 
-@click.command()
+@command()
 @click.argument('results_dir', default='results', type=click.Path(file_okay=False))
-@click.option('--markdown', type=click.Path(dir_okay=False), help='Also write the table here.')
-@click.option('--png', type=click.Path(dir_okay=False), help='Also draw the chart here.')
+@option('--markdown', type=click.Path(dir_okay=False), help='Also write the table here.')
+@option('--png', type=click.Path(dir_okay=False), help='Also draw the chart here.')
 @adda_command
 def main(results_dir, markdown, png):
     """Mean ± std over seeds of each task's source-only and ADDA accuracy, beside the paper's,
@@ -307,9 +357,16 @@ def main(results_dir, markdown, png):
         raise AddaError('no results folder {}'.format(results_dir))
     check_output_file(markdown, '--markdown')
     check_output_file(png, '--png')
-    runs = load_runs(results_dir)
+    left_out = []
+    runs = load_runs(results_dir, left_out)
     table = markdown_table(runs)
-    found = criteria_agreement(results_dir)
+    kept = source_kept(runs)
+    if kept:
+        table += '\n\n' + kept
+    if left_out:
+        table += ('\n\nNot in the table (made with other settings than the task\'s): ' +
+                  '; '.join('{} ({})'.format(name, reason) for name, reason in left_out))
+    found = criteria_agreement(results_dir, left_out)
     if found:
         table += ('\n\nLabel-free snapshot choice: how far each criterion\'s choice falls '
                   'from the best snapshot on the labelled target train split (labels used '

@@ -5,21 +5,25 @@ import os
 
 import click
 
-from adda.cli import POSITIVE, adda_command, check_dataset, device_options, select_gpu
+from adda.cli import (POSITIVE, adda_command, check_dataset, command, device_options, option,
+                      select_gpu)
 
 
-@click.command()
+@command()
 @click.argument('dataset')
 @click.argument('split')
 @click.argument('model')
 @click.argument('run_dir')
-@click.option('--output', type=click.Path(dir_okay=False),
+@option('--output', type=click.Path(dir_okay=False),
               help='Also write the per-snapshot accuracies as YAML to this file.')
-@click.option('--batch_size', default=1000, type=POSITIVE, show_default=True,
+@option('--without_source', is_flag=True,
+              help='Leave out the source model the run started from (by default step 0).')
+@option('--batch_size', default=1000, type=POSITIVE, show_default=True,
               help='Images per session call.')
 @device_options
 @adda_command
-def main(dataset, split, model, run_dir, output, batch_size, gpu, device, precision):
+def main(dataset, split, model, run_dir, output, without_source, batch_size, gpu, device,
+         precision):
     """Accuracy of every snapshot in RUN_DIR on DATASET's SPLIT, for accuracy-over-iterations
     curves and for measuring snapshot-selection criteria.
 
@@ -41,7 +45,7 @@ def main(dataset, split, model, run_dir, output, batch_size, gpu, device, precis
     from adda.util import write_yaml
 
     model_fn = get_model_fn(model)
-    snapshots = list_snapshots(run_dir)
+    snapshots = list_snapshots(run_dir, with_start=not without_source)
     data = get_split(dataset, split)
     run_device = session_config(device, precision)
     curve = [(snapshot, accuracy(outputs['data'].logits, data.labels))

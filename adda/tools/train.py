@@ -4,21 +4,27 @@ import logging
 
 import click
 
-from adda.cli import adda_command, check_dataset, device_options, select_gpu, training_options
+from adda.cli import (adda_command, check_dataset, command, device_options, option, select_gpu,
+                      training_options)
+
+DATA = 'Data and model'
 
 
-@click.command()
+@command()
 @click.argument('dataset')
 @click.argument('split')
 @click.argument('model')
 @click.argument('output')
 @training_options
-@click.option('--weights', help='Checkpoint (prefix or folder) to start from.')
-@click.option('--weights_end', help='Restore only the layers before this one (e.g. fc4).')
-@click.option('--ignore_label', type=int, help='Leave examples with this label out of the loss.')
-@click.option('--augment', type=click.FloatRange(0.0, 0.5), default=0.0, show_default=True,
-              help='Zoom each training image by a random factor in [1-A, 1+A] and shift it by '
-                   'up to A of its size (0: off, the original).')
+@option('--weights', group=DATA,
+        help='Checkpoint (prefix or folder) to start from [default: random initial weights].')
+@option('--weights_end', group=DATA,
+        help='With --weights: restore only the layers before this one (e.g. fc4).')
+@option('--ignore_label', type=int, group=DATA,
+        help='Leave examples with this label out of the loss.')
+@option('--augment', type=click.FloatRange(0.0, 0.5), default=0.0, group=DATA,
+        help='Zoom each training image by a random factor in [1-A, 1+A] and shift it by up to '
+             'A of its size (0: off, the original).')
 @device_options
 @adda_command
 def main(dataset, split, model, output, gpu, device, precision, weights, weights_end,

@@ -4,63 +4,59 @@ import logging
 
 import click
 
-from adda.cli import (NON_NEGATIVE, POSITIVE, FiniteFloat, adda_command, check_dataset,
-                      device_options, parse_dataset_split, select_gpu, training_options)
+from adda.cli import (LAYERS, NON_NEGATIVE, POSITIVE, FiniteFloat, adda_command, check_dataset,
+                      command, device_options, option, parse_dataset_split, select_gpu,
+                      training_options)
+
+ADVERSARY, RECIPE = 'Adversary', 'Stabilisers and recipe'
 
 
-@click.command()
+@command()
 @click.argument('source')
 @click.argument('target')
 @click.argument('model')
 @click.argument('output')
 @training_options
-@click.option('--weights', required=True,
-              help='Source snapshot (prefix or folder) for both the source and target nets.')
-@click.option('--adversary', 'adversary_layers', default=[500, 500], multiple=True, type=int,
-              show_default=True, help='Hidden layer width of the discriminator (repeat).')
-@click.option('--adversary_leaky/--adversary_relu', default=True, show_default=True,
-              help='Leaky ReLU (slope 0.1) or ReLU in the discriminator.')
-@click.option('--adversary_layer', default='fc4', show_default=True,
-              help="The layer whose output the discriminator sees: fc4 (the logits, as the "
-                   "original) or fc3 (the encoder's output; fc4 then keeps the source weights).")
-@click.option('--adversary_lr', type=NON_NEGATIVE, default=None,
-              help='Stabiliser: the discriminator\'s learning rate (default: --lr).')
-@click.option('--adversary_steps', type=POSITIVE, default=1, show_default=True,
-              help='Stabiliser: discriminator updates per target update (the extra ones on '
-                   'fresh batches).')
-@click.option('--label_smoothing', type=FiniteFloat(min=0.0, below=1.0), default=0.0,
-              show_default=True,
-              help='Stabiliser: one-sided label smoothing; the discriminator learns source '
-                   'features as source with probability 1 - S.')
-@click.option('--gradient_penalty', type=NON_NEGATIVE, default=0.0, show_default=True,
-              help='Stabiliser: weight of the R1 penalty on the discriminator\'s gradient at '
-                   'source features.')
-@click.option('--source_pull', type=NON_NEGATIVE, default=0.0, show_default=True,
-              help='Stabiliser: weight of an L2 penalty keeping the target weights near the '
-                   'source weights.')
-@click.option('--target_infomax', type=NON_NEGATIVE, default=0.0, show_default=True,
-              help='Stabiliser: weight of the target batch\'s information maximisation '
-                   '(confident predictions, balanced classes; no labels).')
-@click.option('--infomax_ramp', type=click.IntRange(min=0), default=0, show_default=True,
-              help='With --target_infomax: grow its weight linearly from 0 over this many '
-                   'iterations, so that the adversarial alignment comes first.')
-@click.option('--target_pseudo', type=NON_NEGATIVE, default=0.0, show_default=True,
-              help='Self-training: weight of the cross-entropy of the target network on an '
-                   'augmented view of each target image against its own confident prediction '
-                   'on the image itself (no labels).')
-@click.option('--pseudo_threshold', type=click.FloatRange(0.0, 1.0), default=0.95,
-              show_default=True,
-              help='With --target_pseudo: the confidence a prediction needs to be a label.')
-@click.option('--target_augment', type=click.FloatRange(0.0, 0.5), default=0.2,
-              show_default=True,
-              help='With --target_pseudo: zoom/shift strength of the augmented view (as '
-                   'train.py --augment).')
-@click.option('--pseudo_ramp', type=click.IntRange(min=0), default=0, show_default=True,
-              help='With --target_pseudo: grow its weight linearly from 0 over this many '
-                   'iterations.')
-@click.option('--ema', type=FiniteFloat(min=0.0, below=1.0), default=0.0, show_default=True,
-              help='Stabiliser: save a moving average of the target weights with this decay '
-                   '(e.g. 0.999) as the snapshot; 0 saves the weights themselves.')
+@option('--weights', required=True,
+        help='Source snapshot (prefix or folder) for both the source and target nets.')
+@option('--adversary', 'adversary_layers', default=[500, 500], multiple=True, type=int,
+        group=ADVERSARY, help='Hidden layer width of the discriminator (repeat for each).')
+@option('--adversary_leaky/--adversary_relu', default=True, group=ADVERSARY,
+        help='Leaky ReLU (slope 0.1) or ReLU in the discriminator.')
+@option('--adversary_layer', default='fc4', type=click.Choice(LAYERS), group=ADVERSARY,
+        help="The layer whose output the discriminator sees: fc4 (the logits, as the original) "
+             "or fc3 (the encoder's output, as the paper; fc4 then keeps the source weights).")
+@option('--adversary_lr', type=NON_NEGATIVE, default=None, group=RECIPE,
+        help="The discriminator's learning rate [default: --lr].")
+@option('--adversary_steps', type=POSITIVE, default=1, group=RECIPE,
+        help='Discriminator updates per target update (the extra ones on fresh batches).')
+@option('--label_smoothing', type=FiniteFloat(min=0.0, below=1.0), default=0.0, group=RECIPE,
+        help='One-sided label smoothing: the discriminator learns source features as source '
+             'with probability 1 - S.')
+@option('--gradient_penalty', type=NON_NEGATIVE, default=0.0, group=RECIPE,
+        help="Weight of the R1 penalty on the discriminator's gradient at source features.")
+@option('--source_pull', type=NON_NEGATIVE, default=0.0, group=RECIPE,
+        help='Weight of an L2 penalty keeping the target weights near the source weights.')
+@option('--target_infomax', type=NON_NEGATIVE, default=0.0, group=RECIPE,
+        help="Weight of the target batch's information maximisation (confident predictions, "
+             'balanced classes; no labels).')
+@option('--infomax_ramp', type=click.IntRange(min=0), default=0, group=RECIPE,
+        help='With --target_infomax: grow its weight linearly from 0 over this many '
+             'iterations, so that the adversarial alignment comes first.')
+@option('--target_pseudo', type=NON_NEGATIVE, default=0.0, group=RECIPE,
+        help='Self-training: weight of the cross-entropy of the target network on an augmented '
+             'view of each target image against its own confident prediction on the image '
+             'itself (no labels).')
+@option('--pseudo_threshold', type=click.FloatRange(0.0, 1.0), default=0.95, group=RECIPE,
+        help='With --target_pseudo: the confidence a prediction needs to be a label.')
+@option('--target_augment', type=click.FloatRange(0.0, 0.5), default=0.2, group=RECIPE,
+        help='With --target_pseudo: zoom/shift strength of the augmented view (as train.py '
+             '--augment).')
+@option('--pseudo_ramp', type=click.IntRange(min=0), default=0, group=RECIPE,
+        help='With --target_pseudo: grow its weight linearly from 0 over this many iterations.')
+@option('--ema', type=FiniteFloat(min=0.0, below=1.0), default=0.0, group=RECIPE,
+        help='Save a moving average of the target weights with this decay (e.g. 0.999) as the '
+             'snapshot; 0 saves the weights themselves.')
 @device_options
 @adda_command
 def main(source, target, model, output, gpu, device, precision, weights, adversary_layers,

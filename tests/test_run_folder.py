@@ -1,0 +1,118 @@
+"""A run folder belongs to one run: a second run is refused unless told to continue it
+(--resume, with the same settings) or to replace it (--overwrite); evaluation records say which
+snapshot of which run they measured."""
+import os
+
+import yaml
+
+from conftest import run_tool
+
+
+def train(snap, *extra, **kwargs):
+    return run_tool('train', 'usps', 'train', 'lenet', 'lenet_usps', '--snapshot_dir', snap,
+                    '--snapshot', 10, '--batch_size', 16, '--display', 100, '--seed', 0,
+                    *extra, **kwargs)
+
+
+def folder_state(folder):
+    """Every file under ``folder`` with its size and modification time."""
+    state = {}
+    for root, _, files in os.walk(str(folder)):
+        for name in files:
+            path = os.path.join(root, name)
+            info = os.stat(path)
+            state[os.path.relpath(path, str(folder))] = (info.st_size, info.st_mtime_ns)
+    return state
+
+
+def error_lines(result):
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+def test_a_second_run_is_refused_and_the_first_left_as_it_was(data_root, tmp_path):
+    snap = tmp_path / 'snap'
+    first = train(snap, '--iterations', 30, '--solver', 'adam')
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = folder_state(snap / 'lenet_usps')
+    second = train(snap, '--iterations', 20)
+    assert second.returncode == 1
+    assert error_lines(second) == [
+        'Error: output folder {} holds another run (snapshots up to iteration 30); continue it '
+        'with --resume, or replace it with --overwrite'.format(snap / 'lenet_usps')]
+    assert folder_state(snap / 'lenet_usps') == before
+
+
+def test_overwrite_replaces_the_run_after_the_checks(data_root, tmp_path):
+    snap = tmp_path / 'snap'
+    assert train(snap, '--iterations', 30, '--solver', 'adam').returncode == 0
+    before = folder_state(snap / 'lenet_usps')
+    # a new run whose arguments fail their checks removes nothing
+    bad = train(snap, '--iterations', 20, '--overwrite', '--weights', tmp_path / 'nothing')
+    assert bad.returncode == 1 and 'weights' in bad.stderr
+    assert folder_state(snap / 'lenet_usps') == before
+    result = train(snap, '--iterations', 20, '--overwrite')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'Removed the previous run in {} ('.format(snap / 'lenet_usps') in result.stdout
+    names = sorted(n for n in os.listdir(str(snap / 'lenet_usps')) if n.endswith('.index'))
+    assert names == ['lenet_usps-10.index', 'lenet_usps-20.index']
+    config = yaml.safe_load((snap / 'lenet_usps' / 'config.yaml').read_text())
+    assert config['options']['solver'] == 'sgd' and config['options']['iterations'] == 20
+    log = (snap / 'lenet_usps' / 'train.log').read_text()
+    assert 'Iteration 30' not in log  # the old run's log went with it
+    both = train(snap, '--iterations', 20, '--overwrite', '--resume')
+    assert both.returncode == 1 and 'choose one' in error_lines(both)[0]
+
+
+def test_resume_refuses_other_settings_one_line_each(data_root, tmp_path):
+    snap = tmp_path / 'snap'
+    assert train(snap, '--iterations', 20, '--solver', 'adam').returncode == 0
+    before = folder_state(snap / 'lenet_usps')
+    result = train(snap, '--iterations', 40, '--resume', '--solver', 'sgd', '--batch_size', 8,
+                   '--lr', 1e-3, '--augment', 0.1)
+    assert result.returncode == 1
+    lines = error_lines(result)
+    assert lines[0] == ('Error: cannot resume in {}: the run there was started with other '
+                        'settings (old -> new):'.format(snap / 'lenet_usps'))
+    assert sorted(lines[1:-1]) == ['  --augment: 0.0 -> 0.1', '  --batch_size: 16 -> 8',
+                                   '  --lr: 0.0001 -> 0.001', '  --solver: adam -> sgd']
+    assert 'Traceback' not in result.stderr
+    assert folder_state(snap / 'lenet_usps') == before
+    # more iterations with the same settings: that is what resume is for
+    grown = train(snap, '--iterations', 40, '--resume', '--solver', 'adam')
+    assert grown.returncode == 0, grown.stderr[-2000:]
+    assert (snap / 'lenet_usps' / 'lenet_usps-40.index').is_file()
+
+
+def test_resume_of_an_adaptation_checks_its_starting_weights_and_options(data_root, tmp_path):
+    snap = tmp_path / 'snap'
+    for name in ('a', 'b'):
+        result = run_tool('train', 'mnist', 'train', 'lenet', name, '--snapshot_dir', snap,
+                          '--iterations', 10, '--batch_size', 16, '--seed', 0)
+        assert result.returncode == 0, result.stderr[-2000:]
+
+    def adapt(weights, *extra):
+        return run_tool('train_adda', 'mnist:train', 'usps:train', 'lenet', 'ad', '--weights',
+                        snap / weights, '--snapshot_dir', snap, '--batch_size', 16,
+                        '--snapshot', 10, '--adversary', 16, '--seed', 0, *extra)
+    assert adapt('a', '--iterations', 10).returncode == 0
+    result = adapt('b', '--iterations', 20, '--resume', '--adversary_relu',
+                   '--target_infomax', 0.3)
+    assert result.returncode == 1
+    lines = error_lines(result)
+    assert '  --weights: {} -> {}'.format(snap / 'a' / 'a-10', snap / 'b' / 'b-10') in lines
+    assert '  --adversary_leaky: True -> False' in lines
+    assert '  --target_infomax: 0.0 -> 0.3' in lines
+
+
+def test_evaluation_records_say_which_snapshot_of_which_run(data_root, tmp_path):
+    snap = tmp_path / 'snap'
+    assert train(snap, '--iterations', 20, '--solver', 'adam').returncode == 0
+    out = tmp_path / 'eval.yaml'
+    result = run_tool('eval_classification', 'usps', 'test', 'lenet',
+                      snap / 'lenet_usps' / 'lenet_usps-10', '--output', out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    snapshot = yaml.safe_load(out.read_text())['snapshot']
+    assert snapshot['step'] == 10 and snapshot['iterations'] == 20 and snapshot['seed'] == 0
+    assert snapshot['run'] == str(snap / 'lenet_usps')
+    assert snapshot['settings']['solver'] == 'adam'
+    assert snapshot['settings']['batch_size'] == 16

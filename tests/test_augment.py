@@ -1,10 +1,11 @@
-"""Source-training augmentation (--augment): what the transform does, and that it is a pure
-function of (seed, step), so runs are repeatable and a resumed run sees the same images."""
+"""Source-training augmentation (--augment, --augment_stroke): what the transforms do, and that
+they are pure functions of (seed, step), so runs are repeatable and a resumed run sees the same
+images."""
 import numpy as np
 import yaml
 
 from adda.compat import tf
-from adda.data.augment import zoom_shift
+from adda.data.augment import stroke, zoom_shift
 from adda.data.dataset import ImageSplit
 from adda.data.pipeline import training_batches
 from conftest import run_tool
@@ -40,6 +41,21 @@ def test_zoom_and_shift_move_and_resize_the_digit(tf_graph):
     assert np.ptp(centre) > 2.0  # shifted, not only zoomed (the bar's centre row is 13.5)
 
 
+def test_stroke_thickens_and_thins_by_up_to_the_strength(tf_graph):
+    images = bar_images(n=200)
+    assert np.array_equal(run(stroke(tf.constant(images), 0.0, 1, 5)), images)
+    out = run(stroke(tf.constant(images), 1.0, 1, 5))
+    ink = out.sum(axis=(1, 2, 3))
+    # the 8x4 bar (32): a full 3x3 dilation makes it 10x6 (60), a full erosion 6x2 (12)
+    assert ink.min() < 32 * 0.8 and ink.max() > 32 * 1.2
+    assert ink.min() >= 12 - 1e-4 and ink.max() <= 60 + 1e-4
+    assert out.min() >= 0.0 and out.max() <= 1.0 + 1e-6
+    half = run(stroke(tf.constant(images), 0.5, 1, 5))
+    assert half.sum(axis=(1, 2, 3)).min() >= 32 - 0.5 * 20 - 1e-4  # halfway to the erosion
+    same = run([stroke(tf.constant(images), 0.5, 1, 5), stroke(tf.constant(images), 0.5, 1, 6)])
+    assert np.array_equal(same[0], half) and not np.array_equal(same[1], half)
+
+
 def test_draws_depend_only_on_seed_and_step(tf_graph):
     images = tf.constant(bar_images())
     same = run([zoom_shift(images, 0.2, 1, 5), zoom_shift(images, 0.2, 1, 5)])
@@ -73,6 +89,10 @@ def test_train_records_the_augmentation_and_rejects_a_bad_strength(data_root, tm
     assert result.returncode == 0, result.stderr[-2000:]
     config = yaml.safe_load((tmp_path / 'src' / 'config.yaml').read_text())
     assert config['options']['augment'] == 0.2
+    stroked = run_tool('train', *(common[:3] + ['thick'] + common[4:]), '--augment_stroke', 0.5)
+    assert stroked.returncode == 0, stroked.stderr[-2000:]
+    config = yaml.safe_load((tmp_path / 'thick' / 'config.yaml').read_text())
+    assert (config['options']['augment'], config['options']['augment_stroke']) == (0.0, 0.5)
     bad = run_tool('train', *(common[:3] + ['other'] + common[4:]), '--augment', 0.9)
     assert bad.returncode == 2 and '--augment' in bad.stderr and 'Traceback' not in bad.stderr
     assert not (tmp_path / 'other').exists()

@@ -6,8 +6,8 @@ from adda.compat import tf
 from adda.data import get_split
 from adda.graphs import build_adda_training
 from adda.models import get_model_fn
-from adda.recipe import (AdaptationOptions, MovingAverage, adversary_loss, infomax, r1_penalty,
-                         source_pull)
+from adda.recipe import (AdaptationOptions, MovingAverage, adversary_loss, infomax,
+                         pseudo_label_loss, r1_penalty, source_pull)
 
 lenet = get_model_fn('lenet')
 
@@ -136,3 +136,37 @@ def test_infomax_ramp_grows_linearly_then_stays(tf_graph):
         values = [sess.run(weight, {step: s}) for s in (0, 250, 1000, 5000)]
     np.testing.assert_allclose(values, [0.0, 0.075, 0.3, 0.3], rtol=1e-6)
     assert ramp(0.3, step, 0) == 0.3
+
+
+def test_pseudo_labels_count_only_confident_images_and_train_only_the_student(tf_graph):
+    """Teacher: image 0 confident (0.99) in class 2, image 1 unsure (max 0.5): only image 0's
+    cross-entropy counts, against class 2, averaged over both images; no gradient reaches the
+    teacher's logits."""
+    teacher = tf.constant([[0.0, 0.0, np.log(99.0 * 2)] + [0.0] * 7,
+                           [np.log(9.0), 0.0] + [0.0] * 8], tf.float32)  # 0.5 / 0.0556...
+    student = tf.constant(np.random.RandomState(0).normal(size=(2, 10)), tf.float32)
+    loss, passed = pseudo_label_loss(teacher, student, 0.95)
+    grad_teacher, grad_student = tf.gradients(loss, [teacher, student])
+    with tf.Session() as sess:
+        probs, value, fraction, grad = sess.run([tf.nn.softmax(teacher), loss, passed,
+                                                 grad_student])
+        logits = sess.run(student)
+    assert probs[0].max() > 0.95 and probs[1].max() < 0.95
+    log_softmax = logits[0] - np.log(np.exp(logits[0]).sum())
+    assert value == pytest.approx(-log_softmax[2] / 2, rel=1e-5)
+    assert fraction == pytest.approx(0.5)
+    assert grad_teacher is None
+    softmax0 = np.exp(log_softmax)
+    np.testing.assert_allclose(grad[0], (softmax0 - np.eye(10)[2]) / 2, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grad[1], 0.0)
+
+
+def test_self_training_adaptation_sees_two_views_and_trains(data_root):
+    options = AdaptationOptions(target_pseudo=1.0, pseudo_threshold=0.0, target_augment=0.2)
+    graph, before, out, after = run_adaptation(options, steps=3)
+    assert all(np.all(np.isfinite(out[k])) for k in out)
+    assert [k for k in before if not np.array_equal(before[k], after[k])]
+    # the target pipeline hands out (images, labels, augmented images); its labels stay unused
+    target_pipeline = graph.inputs[1]
+    images, _, augmented = target_pipeline.get_next()
+    assert images.shape.as_list() == augmented.shape.as_list()

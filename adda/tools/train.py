@@ -25,10 +25,13 @@ DATA = 'Data and model'
 @option('--augment', type=click.FloatRange(0.0, 0.5), default=0.0, group=DATA,
         help='Zoom each training image by a random factor in [1-A, 1+A] and shift it by up to '
              'A of its size (0: off, the original).')
+@option('--augment_stroke', type=click.FloatRange(0.0, 1.0), default=0.0, group=DATA,
+        help='Thicken or thin each training image\'s strokes by a random amount up to S (the '
+             'fraction of the way to a 3x3 dilation or erosion; 0: off, the original).')
 @device_options
 @adda_command
 def main(dataset, split, model, output, gpu, device, precision, weights, weights_end,
-         ignore_label, augment, **opts):
+         ignore_label, augment, augment_stroke, **opts):
     """Train MODEL on DATASET's SPLIT; snapshots go to snapshot/OUTPUT/OUTPUT-<iteration>.
 
     Example: python tools/train.py mnist2000 train lenet lenet_mnist2000 --solver adam
@@ -55,7 +58,7 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
         return build_source_training(
             data, model_fn, opts['batch_size'], opts['lr'], opts['solver'], seed,
             stepsize=opts['stepsize'], ignore_label=ignore_label, start_step=start_step,
-            plan=plan, scope=model, augment=augment)
+            plan=plan, scope=model, augment=augment, augment_stroke=augment_stroke)
 
     def restore_initial(sess, graph):
         if weights:
@@ -66,7 +69,7 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
 
     opts.update(dataset=dataset, split=split, model=model, output=output, device=device,
                 precision=precision, weights=weights, weights_end=weights_end,
-                ignore_label=ignore_label, augment=augment)
+                ignore_label=ignore_label, augment=augment, augment_stroke=augment_stroke)
     return run_training(opts, build, restore_initial, labels=[''])
 
 

@@ -24,11 +24,26 @@ class TqdmHandler(logging.StreamHandler):
             self.handleError(record)
 
 
+class _Early(logging.Handler):
+    """Keeps the records logged before a run's log file exists (the tool's first lines), so
+    that the file can start with them."""
+
+    def __init__(self, limit=100):
+        logging.Handler.__init__(self, logging.INFO)
+        self.records = []
+        self.limit = limit
+
+    def emit(self, record):
+        if len(self.records) < self.limit:
+            self.records.append(record)
+
+
 def config_logging(logfile=None):
     """Console logging from adda/logging.yaml (safe_load), plus ``logfile`` when given."""
     path = os.path.join(os.path.dirname(__file__), 'logging.yaml')
     with open(path) as f:
         logging.config.dictConfig(yaml.safe_load(f))
+    logging.getLogger().addHandler(_Early())
     if logfile is not None:
         add_logfile(logfile)
 
@@ -55,6 +70,10 @@ def add_logfile(logfile):
         raise write_error(logfile, e, 'the log file')
     if root.handlers:
         handler.setFormatter(root.handlers[0].formatter)
+    for early in [h for h in root.handlers if isinstance(h, _Early)]:
+        root.removeHandler(early)
+        for record in early.records:  # what was logged before the file existed
+            handler.handle(record)
     root.addHandler(handler)
     return handler
 

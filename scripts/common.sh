@@ -52,7 +52,7 @@ read -r -a EXTRA_TRAIN_ARGS <<< "${TRAIN_ARGS:-}"
 
 say() { printf '\n==> %s\n' "$*"; }
 
-accuracy_of() { awk '/^accuracy:/ {print $2}' "$1"; }
+accuracy_of() { awk '/^accuracy:/ {printf "%.4f", $2}' "$1"; }
 
 # evaluate NAME SNAPSHOT_PATH: accuracy on the target's train split (the paper's protocol) and
 # test, recorded as NAME_{train,test}.yaml.

@@ -204,3 +204,45 @@ def test_steps_per_run_gives_the_same_losses_and_snapshot(data_root, tmp_path):
     np.testing.assert_allclose(np.array(losses1), np.array(losses7), atol=2e-4)
     for key in LENET_KEYS:
         np.testing.assert_allclose(values1[key], values7[key], rtol=1e-4, atol=1e-5)
+
+
+
+TOOLS = ('train', 'train_adda', 'eval_classification', 'select_snapshot', 'snapshot_curve',
+         'export_graph', 'report', 'benchmark', 'embed')
+
+
+@pytest.mark.parametrize('tool', TOOLS)
+def test_every_option_is_described_in_a_section(tool):
+    """--help: every option has a description; defaults are shown one way ([default: ...])."""
+    import importlib
+    import click
+    command = importlib.import_module('adda.tools.' + tool).main
+    ctx = click.Context(command)
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option) and param.name != 'help':
+            assert param.help and len(param.help) > 10, (tool, param.name)
+            default = param.get_default(ctx)
+            unset = default is None or type(default).__name__ == 'Sentinel'  # click >= 8.2
+            if not unset and default not in (False, ()) and not param.is_flag:
+                record = param.get_help_record(ctx)[1]
+                assert '[default: ' in record, (tool, param.name, record)
+    text = run_tool(tool, '--help').stdout
+    assert ' options:\n' in text or 'Options:\n' in text
+
+
+def test_choices_are_checked_with_one_message(data_root, tmp_path):
+    refused = run_tool('train', 'usps', 'train', 'lenet', 'x', '--solver', 'rmsprop',
+                       '--snapshot_dir', tmp_path)
+    assert refused.returncode == 2
+    assert "Invalid value for '--solver': 'rmsprop' is not one of 'sgd', 'adam'" in \
+        refused.stderr.replace('\n', ' ')
+    assert not (tmp_path / 'x').exists()
+    refused = run_tool('train_adda', 'usps:train', 'mnist:train', 'lenet', 'x', '--weights', 'w',
+                       '--adversary_layer', 'fc5')
+    assert refused.returncode == 2 and "'--adversary_layer'" in refused.stderr
+    upper = run_tool('train', 'usps', 'train', 'lenet', 'x', '--solver', 'ADAM', '--iterations',
+                     2, '--snapshot_dir', tmp_path, '--batch_size', 8)
+    assert upper.returncode == 0, upper.stderr[-2000:]
+    import yaml
+    assert yaml.safe_load((tmp_path / 'x' / 'config.yaml').read_text())['options'][
+        'solver'] == 'adam'

@@ -116,3 +116,19 @@ def test_evaluation_records_say_which_snapshot_of_which_run(data_root, tmp_path)
     assert snapshot['run'] == str(snap / 'lenet_usps')
     assert snapshot['settings']['solver'] == 'adam'
     assert snapshot['settings']['batch_size'] == 16
+    # the per-class accuracies are printed under their class names
+    lines = result.stdout.splitlines()
+    at = [i for i, line in enumerate(lines) if line.endswith('Class accuracies:')][0]
+    assert lines[at + 1].split()[-10:] == [str(c) for c in range(10)]
+    assert len(lines[at + 2].split()[-10:]) == 10
+
+
+def test_train_log_starts_with_the_first_console_line(data_root, tmp_path):
+    snap = tmp_path / 'snap'
+    result = train(snap, '--iterations', 10, '--resume')
+    assert result.returncode == 0, result.stderr[-2000:]
+    first = (snap / 'lenet_usps' / 'train.log').read_text().splitlines()[0]
+    assert first.endswith('Training lenet on usps train (300 images)')
+    assert 'Starting a new run in {} (nothing to resume there yet)'.format(
+        snap / 'lenet_usps') in result.stdout
+    assert 'WARNING' not in result.stdout + result.stderr

@@ -59,6 +59,7 @@ def main(dataset, split, model, weights, batch_size, output, gpu, device, precis
     class_accuracy = np.where(with_images, correct / counts.clip(min=1), np.nan)
     overall = float(correct.sum()) / max(int(counts.sum()), 1)
     logging.info('Class accuracies:')
+    logging.info('    ' + '  '.join('{:>5}'.format(c) for c in range(len(class_accuracy))))
     logging.info('    ' + format_array(class_accuracy))
     logging.info('Overall accuracy:')
     logging.info('    ' + str(overall))

@@ -6,23 +6,13 @@ import os
 import yaml
 
 from conftest import run_tool
+from test_faults import listing
 
 
 def train(snap, *extra, **kwargs):
     return run_tool('train', 'usps', 'train', 'lenet', 'lenet_usps', '--snapshot_dir', snap,
                     '--snapshot', 10, '--batch_size', 16, '--display', 100, '--seed', 0,
                     *extra, **kwargs)
-
-
-def folder_state(folder):
-    """Every file under ``folder`` with its size and modification time."""
-    state = {}
-    for root, _, files in os.walk(str(folder)):
-        for name in files:
-            path = os.path.join(root, name)
-            info = os.stat(path)
-            state[os.path.relpath(path, str(folder))] = (info.st_size, info.st_mtime_ns)
-    return state
 
 
 def error_lines(result):
@@ -33,23 +23,23 @@ def test_a_second_run_is_refused_and_the_first_left_as_it_was(data_root, tmp_pat
     snap = tmp_path / 'snap'
     first = train(snap, '--iterations', 30, '--solver', 'adam')
     assert first.returncode == 0, first.stderr[-2000:]
-    before = folder_state(snap / 'lenet_usps')
+    before = listing(snap / 'lenet_usps')
     second = train(snap, '--iterations', 20)
     assert second.returncode == 1
     assert error_lines(second) == [
         'Error: output folder {} holds another run (snapshots up to iteration 30); continue it '
         'with --resume, or replace it with --overwrite'.format(snap / 'lenet_usps')]
-    assert folder_state(snap / 'lenet_usps') == before
+    assert listing(snap / 'lenet_usps') == before
 
 
 def test_overwrite_replaces_the_run_after_the_checks(data_root, tmp_path):
     snap = tmp_path / 'snap'
     assert train(snap, '--iterations', 30, '--solver', 'adam').returncode == 0
-    before = folder_state(snap / 'lenet_usps')
+    before = listing(snap / 'lenet_usps')
     # a new run whose arguments fail their checks removes nothing
     bad = train(snap, '--iterations', 20, '--overwrite', '--weights', tmp_path / 'nothing')
     assert bad.returncode == 1 and 'weights' in bad.stderr
-    assert folder_state(snap / 'lenet_usps') == before
+    assert listing(snap / 'lenet_usps') == before
     result = train(snap, '--iterations', 20, '--overwrite')
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'Removed the previous run in {} ('.format(snap / 'lenet_usps') in result.stdout
@@ -66,7 +56,7 @@ def test_overwrite_replaces_the_run_after_the_checks(data_root, tmp_path):
 def test_resume_refuses_other_settings_one_line_each(data_root, tmp_path):
     snap = tmp_path / 'snap'
     assert train(snap, '--iterations', 20, '--solver', 'adam').returncode == 0
-    before = folder_state(snap / 'lenet_usps')
+    before = listing(snap / 'lenet_usps')
     result = train(snap, '--iterations', 40, '--resume', '--solver', 'sgd', '--batch_size', 8,
                    '--lr', 1e-3, '--augment', 0.1)
     assert result.returncode == 1
@@ -76,7 +66,7 @@ def test_resume_refuses_other_settings_one_line_each(data_root, tmp_path):
     assert sorted(lines[1:-1]) == ['  --augment: 0.0 -> 0.1', '  --batch_size: 16 -> 8',
                                    '  --lr: 0.0001 -> 0.001', '  --solver: adam -> sgd']
     assert 'Traceback' not in result.stderr
-    assert folder_state(snap / 'lenet_usps') == before
+    assert listing(snap / 'lenet_usps') == before
     # more iterations with the same settings: that is what resume is for
     grown = train(snap, '--iterations', 40, '--resume', '--solver', 'adam')
     assert grown.returncode == 0, grown.stderr[-2000:]

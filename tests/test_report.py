@@ -228,6 +228,14 @@ def test_chart_draws_the_recipe_and_its_curves(tmp_path):
     assert drawn['curve/usps-mnist/0'] == curves[0] and drawn['curve/usps-mnist/1'] == curves[1]
     assert drawn['chosen/usps-mnist/0'] == [(500, 0.97)]
     assert 'USPS→MNIST' in curve_panel.get_title() and 'labels' in curve_panel.get_title()
+    # seeds differ by line style and marker, in one colour, with their own legend
+    lines = {line.get_gid(): line for line in curve_panel.get_lines()}
+    first, second = lines['curve/usps-mnist/0'], lines['curve/usps-mnist/1']
+    assert first.get_color() == second.get_color()
+    assert (first.get_linestyle(), first.get_marker()) != (second.get_linestyle(),
+                                                           second.get_marker())
+    labels = [t.get_text() for t in curve_panel.get_legend().get_texts()]
+    assert labels == ['seed 0', 'seed 1']
 
 
 def test_data_check_lists_missing_files(data_root):

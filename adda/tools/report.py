@@ -89,6 +89,7 @@ def load_runs(results_dir, left_out=None):
             if recipe:
                 task = task[:-len(RECIPE_SUFFIX)]
                 run.update(_recipe_extras(folder))
+            run['seed'] = run_info.get('seed')
         except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
             raise AddaError('{}: unreadable results ({})'.format(folder, e))
         if all(key in run for key in records.values()) and (not recipe or 'curve' in run):
@@ -249,20 +250,32 @@ def tick_label(task, runs):
     return label + ('\n(recipe: {})'.format(runs_label(recipe)) if recipe else '')
 
 
+# Seeds' curves differ by line style and marker (the colours belong to the bars' methods).
+SEED_STYLES = [('-', 'o'), ('--', 's'), (':', '^'), ('-.', 'D'), ((0, (5, 1, 1, 1)), 'v'),
+               ((0, (1, 1)), 'P'), ((0, (8, 2)), 'X'), ((0, (3, 1, 1, 1, 1, 1)), '*')]
+
+
 def draw_curves(ax, task, task_runs):
     """Target train accuracy of every kept snapshot of each recipe run (labels used only to
-    draw this), with the label-free choice circled."""
+    draw this; step 0 is the source model), with the label-free choice circled; seeds told
+    apart by line style and marker, with their own legend."""
     curves = [run for run in task_runs if 'curve' in run]
     for k, run in enumerate(curves):
         steps, accuracies = zip(*run['curve'])
-        line, = ax.plot(steps, accuracies, linewidth=1, gid='curve/{}/{}'.format(task, k),
-                        label='one seed')
+        style, marker = SEED_STYLES[k % len(SEED_STYLES)]
+        seed = run.get('seed')
+        ax.plot(steps, accuracies, linewidth=1, color='0.3', linestyle=style, marker=marker,
+                markersize=3, gid='curve/{}/{}'.format(task, k),
+                label='seed {}'.format(seed) if seed is not None else 'run {}'.format(k + 1))
         if run.get('chosen') in steps:
             ax.plot([run['chosen']], [accuracies[steps.index(run['chosen'])]], marker='o',
-                    markersize=7, markerfacecolor='none', color=line.get_color(),
-                    linestyle='none', gid='chosen/{}/{}'.format(task, k))
-    ax.set_title('{}: recipe, target train accuracy per snapshot\n(labels used only to draw '
-                 'this; circle: label-free choice)'.format(TASKS[task]), fontsize=9)
+                    markersize=9, markerfacecolor='none', color='C3', linestyle='none',
+                    gid='chosen/{}/{}'.format(task, k))
+    if curves:
+        ax.legend(fontsize=7, ncol=2, loc='lower right', frameon=False)
+    ax.set_title('{}: recipe, target train accuracy per snapshot (step 0: source model)\n'
+                 '(labels used only to draw this; red circle: label-free choice)'.format(
+                     TASKS[task]), fontsize=9)
     ax.set_xlabel('iteration')
     ax.set_ylabel('target train accuracy')
     ax.grid(alpha=0.3)

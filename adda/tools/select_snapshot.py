@@ -58,7 +58,7 @@ def candidates_note(snapshots):
 @option('--without_source', is_flag=True,
               help='Leave out the source model the run started from (by default a candidate, '
                    'as step 0, so that the choice can be "do not adapt").')
-@option('--max_images', default=10000, type=click.IntRange(min=0), show_default=True,
+@option('--max_images', default=5000, type=click.IntRange(min=0), show_default=True,
               help='Score each split on at most this many images (a fixed-seed sample, seed 0); '
                    'bounds the cost of every criterion (SND compares every pair). 0: all.')
 @option('--batch_size', default=1000, type=POSITIVE, show_default=True,

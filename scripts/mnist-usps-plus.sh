@@ -4,6 +4,7 @@
 # chosen without target labels among them and the source model itself (tools/select_snapshot.py,
 # so the choice can be "do not adapt"). Usage and options as scripts/common.sh; runs are named
 # mnist-usps-plus-seed<SEED> and train their own source model.
+# Usage: [SEED=0] bash scripts/mnist-usps-plus.sh [PREFIX]   (options: scripts/common.sh)
 #
 # RECIPE (chosen on tuning seeds 100-101 only; docs/results.md says what was tried):
 # - source training: --augment 0.2 (each image zoomed by 0.8-1.2 and shifted by up to a fifth

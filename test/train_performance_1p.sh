@@ -71,7 +71,7 @@ source_text=$(setting source_args)
 adapt_text=$(setting adapt_args)
 read -r -a source_args <<< "$source_text"
 read -r -a adapt_args <<< "$adapt_text"
-run_name=$(SOURCE_ITERATIONS=$iterations ADAPT_ITERATIONS=$iterations; \
+run_name=$(export SOURCE_ITERATIONS=$iterations ADAPT_ITERATIONS=$iterations; \
            source "$CODE_DIR/scripts/common.sh" > /dev/null && run_name_of "$task" "$SEED") ||
   fail "cannot name the run (scripts/common.sh)"
 

@@ -17,11 +17,15 @@ from adda.errors import AddaError
 from adda.layers import weight_decay
 from adda.models import preprocessing
 from adda.recipe import (FAITHFUL, MovingAverage, adversary_loss, domain_labels, infomax,
-                         pseudo_label_loss, r1_penalty, ramp, source_pull)
+                         pseudo_label_loss, r1_penalty, ramp, source_pull,
+                         virtual_adversarial_loss)
 from adda.session import DevicePlan
 from adda.util import collect_vars
 
 SOURCE_STREAM, TARGET_STREAM = 0, 1
+# VAT's random directions: keys (seed, step + this), apart from every augmentation key
+# (adda.data.augment uses multiples 1-4 of 1 << 41) and from the epoch-order keys (seed, epoch).
+VAT_KEY_OFFSET = 7 << 41
 
 
 class TrainGraph(object):
@@ -135,17 +139,19 @@ def masked_xent(labels, logits, ignore_label):
 
 def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsize=None,
                           ignore_label=None, start_step=0, plan=None, scope=None, augment=0.0,
-                          augment_stroke=0.0):
+                          augment_stroke=0.0, augment_zoom=None):
     """Supervised training of ``model_fn`` on ``split``: cross-entropy plus L2 weight decay;
-    with ``augment`` > 0 the images are randomly zoomed and shifted, with ``augment_stroke`` > 0
-    their strokes thickened or thinned (adda/data/augment.py)."""
+    with ``augment`` > 0 the images are randomly zoomed and shifted (the zoom factor drawn from
+    ``augment_zoom`` (low, high) when given), with ``augment_stroke`` > 0 their strokes
+    thickened or thinned (adda/data/augment.py)."""
     plan = plan or DevicePlan.for_tests()
     scope = scope or model_fn.__name__
     batches = training_batches(split, batch_size, seed, lambda x: preprocessing(x, model_fn),
                                start_step=start_step, stream=SOURCE_STREAM,
                                augment=(lambda x, step: stroke(zoom_shift(
-                                   x, augment, seed, step), augment_stroke, seed, step))
-                               if augment or augment_stroke else None)
+                                   x, augment, seed, step, zoom=augment_zoom), augment_stroke,
+                                   seed, step))
+                               if augment or augment_stroke or augment_zoom else None)
     global_step = tf.train.get_or_create_global_step()
     model_vars = create_model_variables(model_fn, scope)
     scaler = plan.loss_scaler()
@@ -270,8 +276,9 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
 
     def forward(views=False):
         """(source features, target features, target logits, domains, discriminator logits,
-        the target logits of the augmented view). With ``views`` (self-training) the target
-        images and their augmented view go through the target network as one batch."""
+        the target logits of the augmented view, the target images). With ``views``
+        (self-training) the target images and their augmented view go through the target
+        network as one batch."""
         source_ft, _ = source_batches.get_next()
         target = target_batches.get_next()
         target_images, augmented_logits = target[0], None
@@ -280,7 +287,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
                                                  'target', [feature_layer, None], shards)
             target_ft, _ = tf.split(both_ft, 2)
             target_logits, augmented_logits = tf.split(both_logits, 2)
-        elif options.target_infomax:
+        elif options.target_infomax or options.target_vat:
             target_ft, target_logits = model_outputs(model_fn, target_images, 'target',
                                                      [feature_layer, None], shards)
         else:
@@ -288,7 +295,8 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
             target_logits = None
         domain = domain_labels(int(source_ft.shape[0]), int(target_ft.shape[0]))
         logits = discriminator(tf.concat([source_ft, target_ft], 0))
-        return source_ft, target_ft, target_logits, domain, logits, augmented_logits
+        return (source_ft, target_ft, target_logits, domain, logits, augmented_logits,
+                target_images)
 
     def adversary_objective(source_ft, domain, logits):
         if options.label_smoothing:
@@ -302,7 +310,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
 
     def adversary_only_update(optimizer):
         """One extra discriminator update on fresh batches (--adversary_steps > 1)."""
-        source_ft, _, _, domain, logits, _ = forward()
+        source_ft, _, _, domain, logits, _, _ = forward()
         _, objective = adversary_objective(source_ft, domain, logits)
         return scaler.apply([(optimizer, scaler.gradients(objective, adversary_list))])
 
@@ -319,8 +327,8 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
             with tf.control_dependencies(before):
                 before = [adversary_only_update(adversary_optimizer)]
         with tf.control_dependencies(before):
-            source_ft, target_ft, target_logits, domain, logits, augmented_logits = forward(
-                pseudo)
+            (source_ft, target_ft, target_logits, domain, logits, augmented_logits,
+             target_images) = forward(pseudo)
         mapping_loss = softmax_xent(1 - domain, logits)
         adversary_loss_value, adversary_total = adversary_objective(source_ft, domain, logits)
         # the target variables the features depend on (all of them for the logits)
@@ -339,6 +347,12 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
                                                options.pseudo_threshold)
             mapping_total += ramp(options.target_pseudo, step_index,
                                   options.pseudo_ramp) * pseudo_loss
+        if options.target_vat:
+            key = tf.stack([tf.cast(seed, tf.int64),
+                            tf.cast(step_index, tf.int64) + VAT_KEY_OFFSET])
+            mapping_total += options.target_vat * virtual_adversarial_loss(
+                lambda images: model_output(model_fn, images, 'target', None, shards),
+                target_images, target_logits, options.vat_radius, key)
         mapping_grads = scaler.gradients(mapping_total, target_list)
         adversary_grads = scaler.gradients(adversary_total, adversary_list)
         with tf.control_dependencies([g for g, _ in mapping_grads + adversary_grads

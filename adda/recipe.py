@@ -22,8 +22,11 @@ AdaptationOptions = collections.namedtuple('AdaptationOptions', [
     'pseudo_threshold',   # confidence a pseudo-label needs to count
     'target_augment',     # zoom/shift strength of the target view the pseudo-labels train
     'pseudo_ramp',        # iterations over which the pseudo-label weight grows linearly from 0
+    'target_vat',         # weight of virtual adversarial training on the target images
+    'vat_radius',         # L2 norm of VAT's perturbation of a target image (pixels in [0, 1])
 ])
-AdaptationOptions.__new__.__defaults__ = (None, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.95, 0.0, 0)
+AdaptationOptions.__new__.__defaults__ = (None, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.95, 0.0, 0,
+                                          0.0, 2.0)
 FAITHFUL = AdaptationOptions()
 
 
@@ -91,6 +94,35 @@ def pseudo_label_loss(teacher_logits, student_logits, threshold):
     passed = tf.cast(tf.greater_equal(tf.reduce_max(probs, axis=1), threshold), tf.float32)
     xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=student_logits)
     return tf.reduce_mean(passed * xent), tf.reduce_mean(passed)
+
+
+def _unit(vectors):
+    """Each row (image) of ``vectors`` scaled to L2 norm 1 (0 stays 0)."""
+    axes = list(range(1, vectors.shape.ndims))
+    return vectors * tf.rsqrt(tf.reduce_sum(tf.square(vectors), axes, keepdims=True) + 1e-12)
+
+
+def virtual_adversarial_loss(network, images, logits, radius, key, probe=0.1):
+    """Virtual adversarial training (Miyato et al., TPAMI 2018; VADA, Shu et al., ICLR 2018):
+    KL(p(x) || p(x + r)), averaged over the batch, where ``network`` maps images to logits,
+    ``logits`` = network(images) and r, of L2 norm ``radius`` per image, is the direction that
+    changes the prediction most: one power iteration from a random direction drawn from the
+    stateless key ``key`` (int64 [2]), probed at distance ``probe``. p(x) is held fixed, so
+    the term moves the prediction near each image towards the prediction at the image: it
+    keeps the decision boundaries away from the target images. ``probe`` is 0.1 rather than
+    the paper's 1e-6, which float16 (the NPU's mixed precision) or float32 near 1 would lose.
+    """
+    probs = tf.stop_gradient(tf.nn.softmax(logits))
+    log_probs = tf.stop_gradient(tf.nn.log_softmax(logits))
+
+    def divergence(perturbed_logits):
+        return tf.reduce_mean(tf.reduce_sum(
+            probs * (log_probs - tf.nn.log_softmax(perturbed_logits)), axis=1))
+
+    direction = probe * _unit(tf.random.stateless_normal(tf.shape(images), seed=key))
+    slope = tf.gradients(divergence(network(images + direction)), [direction])[0]
+    worst = radius * _unit(tf.stop_gradient(slope))
+    return divergence(network(images + worst))
 
 
 class MovingAverage(object):

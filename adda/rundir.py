@@ -33,11 +33,13 @@ DAMAGED_SUFFIX = '.damaged'
 # (--iterations may grow: that is what resuming is for.)
 RUN_SETTINGS = ('dataset', 'split', 'source', 'target', 'model', 'solver', 'batch_size', 'lr',
                 'stepsize', 'seed', 'weights', 'weights_end', 'ignore_label', 'augment',
-                'augment_stroke',
+                'augment_stroke', 'augment_zoom',
                 'adversary', 'adversary_leaky', 'adversary_layer', 'adversary_lr',
                 'adversary_steps', 'label_smoothing', 'gradient_penalty', 'source_pull',
                 'target_infomax', 'ema', 'infomax_ramp', 'target_pseudo', 'pseudo_threshold',
-                'target_augment', 'pseudo_ramp')
+                'target_augment', 'pseudo_ramp', 'target_vat', 'vat_radius')
+# Run-defining options added after runs were made without them: such a run had the default.
+ADDED_SETTINGS = {'target_vat': 0.0, 'vat_radius': 2.0}
 
 
 def _alive(pid):
@@ -264,7 +266,7 @@ def setting_differences(old_options, new_options):
     for key in RUN_SETTINGS:
         if key not in old_options and key not in new_options:
             continue
-        old, new = old_options.get(key), new_options.get(key)
+        old, new = old_options.get(key, ADDED_SETTINGS.get(key)), new_options.get(key)
         if key == 'seed' and new is None:
             continue
         if _comparable(key, old) != _comparable(key, new):

@@ -1,4 +1,4 @@
-"""Source-training augmentation (--augment, --augment_stroke): what the transforms do, and that
+"""Source-training augmentation (--augment, --augment_zoom, --augment_stroke): what the transforms do, and that
 they are pure functions of (seed, step), so runs are repeatable and a resumed run sees the same
 images."""
 import numpy as np
@@ -39,6 +39,25 @@ def test_zoom_and_shift_move_and_resize_the_digit(tf_graph):
     rows = np.arange(28)[None, :]
     centre = (out[..., 0].sum(axis=2) * rows).sum(axis=1) / out[..., 0].sum(axis=(1, 2))
     assert np.ptp(centre) > 2.0  # shifted, not only zoomed (the bar's centre row is 13.5)
+
+
+def test_zoom_range_scales_the_digit_within_it_and_keeps_the_shift(tf_graph):
+    """--augment_zoom 0.5 0.8: the bar's area between 0.5^2 and 0.8^2 of its own (bilinear
+    blur aside), never larger; without shift strength it stays centred; the plain --augment
+    draws are unchanged by the new argument's existence."""
+    images = bar_images(n=64)
+    out = run(zoom_shift(tf.constant(images), 0.0, 1, 5, zoom=(0.5, 0.8)))
+    ink = out.sum(axis=(1, 2, 3))
+    assert ink.max() < 32 * 0.8 ** 2 * 1.1 and ink.min() > 32 * 0.5 ** 2 * 0.9
+    assert np.ptp(ink) > 32 * 0.15  # drawn over the range, not one factor
+    rows = np.arange(28)[None, :]
+    centre = (out[..., 0].sum(axis=2) * rows).sum(axis=1) / out[..., 0].sum(axis=(1, 2))
+    assert np.ptp(centre) < 0.5
+    shifted = run(zoom_shift(tf.constant(images), 0.3, 1, 5, zoom=(0.5, 0.8)))
+    centre = (shifted[..., 0].sum(axis=2) * rows).sum(axis=1) / shifted[..., 0].sum(axis=(1, 2))
+    assert np.ptp(centre) > 2.0
+    assert np.array_equal(run(zoom_shift(tf.constant(images), 0.3, 1, 5, zoom=None)),
+                          run(zoom_shift(tf.constant(images), 0.3, 1, 5)))
 
 
 def test_stroke_thickens_and_thins_by_up_to_the_strength(tf_graph):
@@ -93,6 +112,14 @@ def test_train_records_the_augmentation_and_rejects_a_bad_strength(data_root, tm
     assert stroked.returncode == 0, stroked.stderr[-2000:]
     config = yaml.safe_load((tmp_path / 'thick' / 'config.yaml').read_text())
     assert (config['options']['augment'], config['options']['augment_stroke']) == (0.0, 0.5)
+    zoomed = run_tool('train', *(common[:3] + ['small'] + common[4:]), '--augment', 0.1,
+                      '--augment_zoom', 0.6, 1.0)
+    assert zoomed.returncode == 0, zoomed.stderr[-2000:]
+    config = yaml.safe_load((tmp_path / 'small' / 'config.yaml').read_text())
+    assert config['options']['augment_zoom'] == [0.6, 1.0]
+    upside = run_tool('train', *(common[:3] + ['other'] + common[4:]), '--augment_zoom', 1.0, 0.6)
+    assert upside.returncode == 2 and 'LOW 1.0 is above HIGH 0.6' in upside.stderr
+    assert 'Traceback' not in upside.stderr and not (tmp_path / 'other').exists()
     bad = run_tool('train', *(common[:3] + ['other'] + common[4:]), '--augment', 0.9)
     assert bad.returncode == 2 and '--augment' in bad.stderr and 'Traceback' not in bad.stderr
     assert not (tmp_path / 'other').exists()

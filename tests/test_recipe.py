@@ -7,7 +7,7 @@ from adda.data import get_split
 from adda.graphs import build_adda_training
 from adda.models import get_model_fn
 from adda.recipe import (AdaptationOptions, MovingAverage, adversary_loss, infomax,
-                         pseudo_label_loss, r1_penalty, source_pull)
+                         pseudo_label_loss, r1_penalty, source_pull, virtual_adversarial_loss)
 
 lenet = get_model_fn('lenet')
 
@@ -170,3 +170,71 @@ def test_self_training_adaptation_sees_two_views_and_trains(data_root):
     target_pipeline = graph.inputs[1]
     images, _, augmented = target_pipeline.get_next()
     assert images.shape.as_list() == augmented.shape.as_list()
+
+
+def _two_class_linear(weight):
+    """A network whose two logits are (+w x0, -w x0): only the first input matters."""
+    matrix = tf.constant([[weight, -weight], [0.0, 0.0], [0.0, 0.0]], tf.float32)
+    return lambda images: tf.matmul(images, matrix)
+
+
+def test_vat_finds_the_one_direction_that_changes_the_prediction(tf_graph):
+    """Images on the boundary (x0 = 0, p = 1/2 each): the worst perturbation of norm r is
+    +-r along x0 whatever the random start, so the loss is KL(1/2 || sigmoid(2 w r)) exactly;
+    a random direction of the same norm changes the prediction less; radius 0 gives 0."""
+    weight, radius = 1.5, 0.8
+    network = _two_class_linear(weight)
+    images = tf.constant(np.c_[np.zeros(4), np.random.RandomState(1).normal(size=(4, 2))],
+                         tf.float32)
+    logits = network(images)
+    key = tf.constant([3, 4], tf.int64)
+    loss = virtual_adversarial_loss(network, images, logits, radius, key)
+    flat = virtual_adversarial_loss(network, images, logits, 0.0, key)
+    random = tf.constant(np.random.RandomState(2).normal(size=(4, 3)), tf.float32)
+    random = radius * random / tf.norm(random, axis=1, keepdims=True)
+    q_random = tf.nn.softmax(network(images + random))
+    with tf.Session() as sess:
+        value, zero, q = sess.run([loss, flat, q_random])
+    q1 = 1.0 / (1.0 + np.exp(-2.0 * weight * radius))
+    expected = -0.5 * np.log(q1) - 0.5 * np.log(1.0 - q1) - np.log(2.0)
+    assert value == pytest.approx(expected, rel=1e-4)
+    assert zero == pytest.approx(0.0, abs=1e-6)
+    random_value = np.mean(np.sum(0.5 * (np.log(0.5) - np.log(q)), axis=1))
+    assert random_value < 0.9 * value
+
+
+def test_vat_trains_the_network_not_the_prediction_it_keeps(tf_graph):
+    """The clean prediction is a fixed target: no gradient reaches the clean logits; the
+    network's weights get one, which lowers the loss when followed."""
+    weight = tf.Variable(1.5)
+    matrix = tf.stack([tf.stack([weight, -weight]), tf.zeros([2]), tf.zeros([2])])
+
+    def network(images):
+        return tf.matmul(images, matrix)
+    images = tf.constant([[0.3, 0.1, -0.2], [-0.5, 0.4, 0.0]], tf.float32)
+    clean = tf.identity(network(images))
+    loss = virtual_adversarial_loss(network, images, clean, 1.0, tf.constant([0, 1], tf.int64))
+    grad_clean, grad_weight = tf.gradients(loss, [clean, weight])
+    assert grad_clean is None
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        before, slope = sess.run([loss, grad_weight])
+        sess.run(weight.assign_sub(0.1 * slope))
+        after = sess.run(loss)
+    assert slope != 0.0 and after < before
+
+
+def test_vat_adaptation_trains_and_is_drawn_by_step(data_root):
+    """--target_vat adds the term to the target network's objective (the weights move
+    differently than without it), and the same seed gives the same run again."""
+    base = run_adaptation(AdaptationOptions(target_infomax=0.1), steps=2)
+    vat = run_adaptation(AdaptationOptions(target_infomax=0.1, target_vat=1.0,
+                                           vat_radius=2.0), steps=2)
+    again = run_adaptation(AdaptationOptions(target_infomax=0.1, target_vat=1.0,
+                                             vat_radius=2.0), steps=2)
+    assert all(np.all(np.isfinite(vat[2][k])) for k in vat[2])
+    # the first step's losses come before any update: the same with and without the term
+    np.testing.assert_allclose(base[2]['mapping_loss'][0], vat[2]['mapping_loss'][0], rtol=1e-5)
+    assert any(not np.allclose(base[3][k], vat[3][k]) for k in base[3])
+    for k in vat[3]:
+        np.testing.assert_array_equal(vat[3][k], again[3][k])

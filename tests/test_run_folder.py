@@ -122,3 +122,14 @@ def test_train_log_starts_with_the_first_console_line(data_root, tmp_path):
     assert 'Starting a new run in {} (nothing to resume there yet)'.format(
         snap / 'lenet_usps') in result.stdout
     assert 'WARNING' not in result.stdout + result.stderr
+
+
+def test_a_run_from_before_an_option_existed_resumes_with_its_default():
+    """A config.yaml written before --target_vat/--vat_radius existed had them off: resuming
+    it with the defaults finds no difference, and with the option on names it."""
+    from adda.rundir import setting_differences
+    old = {'source': 'usps1800:train', 'lr': 2e-4, 'target_infomax': 0.3}
+    defaults = dict(old, target_vat=0.0, vat_radius=2.0)
+    assert setting_differences(old, defaults) == []
+    assert setting_differences(old, dict(defaults, target_vat=1.0)) == [
+        '--target_vat: 0.0 -> 1.0']

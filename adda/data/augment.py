@@ -7,18 +7,24 @@ from adda.compat import tf
 _KEY_OFFSET = 1 << 41  # keeps augmentation keys apart from the epoch-order keys (seed, epoch)
 
 
-def zoom_shift(images, strength, seed, step, stream=0):
-    """Each NHWC image of the batch zoomed by a factor in [1 - strength, 1 + strength] and
-    shifted by up to ``strength`` of its size along each axis (bilinear; what comes in from
-    outside the image is 0, the background of the digit datasets). ``strength`` 0: unchanged.
+def zoom_shift(images, strength, seed, step, stream=0, zoom=None):
+    """Each NHWC image of the batch zoomed by a factor in [1 - strength, 1 + strength] (in
+    [low, high] with ``zoom`` = (low, high): below 1 the digit shrinks) and shifted by up to
+    ``strength`` of its size along each axis (bilinear; what comes in from outside the image is
+    0, the background of the digit datasets). ``strength`` 0 and no ``zoom``: unchanged.
     ``stream`` keeps the draws of several pipelines that share a seed apart."""
-    if not strength:
+    if not strength and not zoom:
         return images
     batch = int(images.shape[0])
     key = tf.stack([tf.cast(seed, tf.int64),
                     tf.cast(step, tf.int64) + _KEY_OFFSET * (1 + 2 * stream)])
     draws = tf.random.stateless_uniform([batch, 3], seed=key, minval=-1.0, maxval=1.0)
-    half = 0.5 / (1.0 + strength * draws[:, 0])  # half the crop box, in image fractions
+    if zoom:
+        low, high = float(zoom[0]), float(zoom[1])
+        factor = low + (high - low) * 0.5 * (draws[:, 0] + 1.0)
+    else:
+        factor = 1.0 + strength * draws[:, 0]
+    half = 0.5 / factor  # half the crop box, in image fractions
     centre_y = 0.5 + strength * draws[:, 1]
     centre_x = 0.5 + strength * draws[:, 2]
     boxes = tf.stack([centre_y - half, centre_x - half, centre_y + half, centre_x + half], 1)

@@ -28,15 +28,25 @@ DATA = 'Data and model'
 @option('--augment_stroke', type=click.FloatRange(0.0, 1.0), default=0.0, group=DATA,
         help='Thicken or thin each training image\'s strokes by a random amount up to S (the '
              'fraction of the way to a 3x3 dilation or erosion; 0: off, the original).')
+@option('--augment_zoom', type=(click.FloatRange(0.25, 2.0), click.FloatRange(0.25, 2.0)),
+        default=None, group=DATA,
+        metavar='LOW HIGH',
+        help='Zoom each training image by a random factor in [LOW, HIGH] instead of [1-A, '
+             '1+A] (--augment still sets the shift; below 1 the digit shrinks: e.g. 0.6 1.0 '
+             "makes USPS digits, which fill their frame, look like MNIST's, which sit in a "
+             '20x20 box of 28x28) [default: from --augment].')
 @device_options
 @adda_command
 def main(dataset, split, model, output, gpu, device, precision, weights, weights_end,
-         ignore_label, augment, augment_stroke, **opts):
+         ignore_label, augment, augment_stroke, augment_zoom, **opts):
     """Train MODEL on DATASET's SPLIT; snapshots go to snapshot/OUTPUT/OUTPUT-<iteration>.
 
     Example: python tools/train.py mnist2000 train lenet lenet_mnist2000 --solver adam
     """
     check_dataset(dataset, split)
+    if augment_zoom and augment_zoom[0] > augment_zoom[1]:
+        raise click.BadParameter('LOW {} is above HIGH {}'.format(*augment_zoom),
+                                 param_hint="'--augment_zoom'")
     select_gpu(gpu)
     from adda.checkpoints import log_restore, resolve_weights, restore
     from adda.checks import check_training
@@ -58,7 +68,8 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
         return build_source_training(
             data, model_fn, opts['batch_size'], opts['lr'], opts['solver'], seed,
             stepsize=opts['stepsize'], ignore_label=ignore_label, start_step=start_step,
-            plan=plan, scope=model, augment=augment, augment_stroke=augment_stroke)
+            plan=plan, scope=model, augment=augment, augment_stroke=augment_stroke,
+            augment_zoom=augment_zoom)
 
     def restore_initial(sess, graph):
         if weights:
@@ -69,7 +80,8 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
 
     opts.update(dataset=dataset, split=split, model=model, output=output, device=device,
                 precision=precision, weights=weights, weights_end=weights_end,
-                ignore_label=ignore_label, augment=augment, augment_stroke=augment_stroke)
+                ignore_label=ignore_label, augment=augment, augment_stroke=augment_stroke,
+                augment_zoom=list(augment_zoom) if augment_zoom else None)
     return run_training(opts, build, restore_initial, labels=[''])
 
 

@@ -54,6 +54,13 @@ ADVERSARY, RECIPE = 'Adversary', 'Stabilisers and recipe'
              '--augment).')
 @option('--pseudo_ramp', type=click.IntRange(min=0), default=0, group=RECIPE,
         help='With --target_pseudo: grow its weight linearly from 0 over this many iterations.')
+@option('--target_vat', type=NON_NEGATIVE, default=0.0, group=RECIPE,
+        help='Weight of virtual adversarial training on the target images: the divergence of '
+             "the target network's prediction at each image from its prediction at the worst "
+             'nearby image (no labels).')
+@option('--vat_radius', type=FiniteFloat(min=0.0), default=2.0, group=RECIPE,
+        help='With --target_vat: the L2 norm of the perturbation of an image (pixels in 0-1, '
+             'so a 28x28 digit has a norm of about 9).')
 @option('--ema', type=FiniteFloat(min=0.0, below=1.0), default=0.0, group=RECIPE,
         help='Save a moving average of the target weights with this decay (e.g. 0.999) as the '
              'snapshot; 0 saves the weights themselves.')
@@ -62,7 +69,7 @@ ADVERSARY, RECIPE = 'Adversary', 'Stabilisers and recipe'
 def main(source, target, model, output, gpu, device, precision, weights, adversary_layers,
          adversary_leaky, adversary_layer, adversary_lr, adversary_steps, label_smoothing,
          gradient_penalty, source_pull, target_infomax, infomax_ramp, target_pseudo,
-         pseudo_threshold, target_augment, pseudo_ramp, ema, **opts):
+         pseudo_threshold, target_augment, pseudo_ramp, target_vat, vat_radius, ema, **opts):
     """Adapt MODEL from SOURCE to TARGET (each dataset:split, e.g. svhn:train mnist:train).
 
     Only the target network is saved, under the same keys as a source snapshot, to
@@ -92,7 +99,8 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
     options = AdaptationOptions(adversary_lr, adversary_steps, label_smoothing,
                                 gradient_penalty, source_pull, target_infomax, ema,
                                 infomax_ramp, target_pseudo, pseudo_threshold,
-                                target_augment if target_pseudo else 0.0, pseudo_ramp)
+                                target_augment if target_pseudo else 0.0, pseudo_ramp,
+                                target_vat, vat_radius if target_vat else 0.0)
 
     def build(seed, start_step, plan):
         return build_adda_training(

@@ -1,6 +1,6 @@
-"""Source-training augmentation (--augment, --augment_zoom, --augment_stroke): what the transforms do, and that
-they are pure functions of (seed, step), so runs are repeatable and a resumed run sees the same
-images."""
+"""Source-training augmentation (--augment, --augment_zoom, --augment_stroke): what the
+transforms do, and that they are pure functions of (seed, step), so runs are repeatable and a
+resumed run sees the same images."""
 import numpy as np
 import yaml
 

@@ -16,7 +16,8 @@ from adda.data.pipeline import each_batch, evaluation_batches, training_batches
 from adda.errors import AddaError
 from adda.layers import weight_decay
 from adda.models import preprocessing
-from adda.recipe import (FAITHFUL, MovingAverage, adversary_loss, domain_labels, infomax,
+from adda.recipe import (FAITHFUL, ClassCentroids, MovingAverage, adversary_loss,
+                         domain_labels, infomax,
                          pseudo_label_loss, r1_penalty, ramp, source_pull,
                          virtual_adversarial_loss)
 from adda.session import DevicePlan
@@ -26,6 +27,7 @@ SOURCE_STREAM, TARGET_STREAM = 0, 1
 # VAT's random directions: keys (seed, step + this), apart from every augmentation key
 # (adda.data.augment uses multiples 1-4 of 1 << 41) and from the epoch-order keys (seed, epoch).
 VAT_KEY_OFFSET = 7 << 41
+CENTROID_LAYER = 'fc3'  # the features the class centroids live in: lenet's layer under the logits
 
 
 class TrainGraph(object):
@@ -268,6 +270,11 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     adversary_vars = collect_vars('adversary')
     adversary_list = list(adversary_vars.values())
     average = MovingAverage(target_vars, options.ema) if options.ema else None
+    centroids = None
+    if options.target_centroid:
+        centroids = ClassCentroids(target_split.num_classes,
+                                   int(target_vars[CENTROID_LAYER + '/biases'].shape[0]),
+                                   options.centroid_momentum)
     scaler = plan.loss_scaler()
     beta1 = 0.5
 
@@ -276,17 +283,21 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
 
     def forward(views=False):
         """(source features, target features, target logits, domains, discriminator logits,
-        the target logits of the augmented view, the target images). With ``views``
-        (self-training) the target images and their augmented view go through the target
-        network as one batch."""
+        the target logits of the augmented view, the target images, their CENTROID_LAYER
+        features). With ``views`` (self-training) the target images and their augmented view go
+        through the target network as one batch."""
         source_ft, _ = source_batches.get_next()
         target = target_batches.get_next()
-        target_images, augmented_logits = target[0], None
+        target_images, augmented_logits, centroid_ft = target[0], None, None
         if views:
-            both_ft, both_logits = model_outputs(model_fn, tf.concat([target[0], target[2]], 0),
-                                                 'target', [feature_layer, None], shards)
-            target_ft, _ = tf.split(both_ft, 2)
-            target_logits, augmented_logits = tf.split(both_logits, 2)
+            both = model_outputs(model_fn, tf.concat([target[0], target[2]], 0), 'target',
+                                 [feature_layer, None, CENTROID_LAYER], shards)
+            target_ft, _ = tf.split(both[0], 2)
+            target_logits, augmented_logits = tf.split(both[1], 2)
+            centroid_ft, _ = tf.split(both[2], 2)
+        elif centroids is not None:
+            target_ft, target_logits, centroid_ft = model_outputs(
+                model_fn, target_images, 'target', [feature_layer, None, CENTROID_LAYER], shards)
         elif options.target_infomax or options.target_vat:
             target_ft, target_logits = model_outputs(model_fn, target_images, 'target',
                                                      [feature_layer, None], shards)
@@ -296,7 +307,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
         domain = domain_labels(int(source_ft.shape[0]), int(target_ft.shape[0]))
         logits = discriminator(tf.concat([source_ft, target_ft], 0))
         return (source_ft, target_ft, target_logits, domain, logits, augmented_logits,
-                target_images)
+                target_images, centroid_ft)
 
     def adversary_objective(source_ft, domain, logits):
         if options.label_smoothing:
@@ -310,7 +321,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
 
     def adversary_only_update(optimizer):
         """One extra discriminator update on fresh batches (--adversary_steps > 1)."""
-        source_ft, _, _, domain, logits, _, _ = forward()
+        source_ft, _, _, domain, logits, _, _, _ = forward()
         _, objective = adversary_objective(source_ft, domain, logits)
         return scaler.apply([(optimizer, scaler.gradients(objective, adversary_list))])
 
@@ -328,7 +339,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
                 before = [adversary_only_update(adversary_optimizer)]
         with tf.control_dependencies(before):
             (source_ft, target_ft, target_logits, domain, logits, augmented_logits,
-             target_images) = forward(pseudo)
+             target_images, centroid_ft) = forward(pseudo)
         mapping_loss = softmax_xent(1 - domain, logits)
         adversary_loss_value, adversary_total = adversary_objective(source_ft, domain, logits)
         # the target variables the features depend on (all of them for the logits)
@@ -353,12 +364,21 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
             mapping_total += options.target_vat * virtual_adversarial_loss(
                 lambda images: model_output(model_fn, images, 'target', None, shards),
                 target_images, target_logits, options.vat_radius, key)
+        keep = []
+        if centroids is not None:
+            centroid_labels, centroid_update = centroids.labels(centroid_ft, target_logits)
+            keep.append(centroid_update)
+            mapping_total += options.target_centroid * tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=centroid_labels,
+                                                               logits=target_logits))
         mapping_grads = scaler.gradients(mapping_total, target_list)
         adversary_grads = scaler.gradients(adversary_total, adversary_list)
         with tf.control_dependencies([g for g, _ in mapping_grads + adversary_grads
                                       if g is not None]):
             update = scaler.apply([(target_optimizer, mapping_grads),
                                    (adversary_optimizer, adversary_grads)])
+        if keep:
+            update = tf.group(update, *keep)
         if average is not None:
             with tf.control_dependencies([update]):
                 update = average.update()

@@ -24,9 +24,11 @@ AdaptationOptions = collections.namedtuple('AdaptationOptions', [
     'pseudo_ramp',        # iterations over which the pseudo-label weight grows linearly from 0
     'target_vat',         # weight of virtual adversarial training on the target images
     'vat_radius',         # L2 norm of VAT's perturbation of a target image (pixels in [0, 1])
+    'target_centroid',    # weight of self-training on the nearest running class centroid
+    'centroid_momentum',  # how much of the running centroids each step keeps
 ])
 AdaptationOptions.__new__.__defaults__ = (None, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.95, 0.0, 0,
-                                          0.0, 2.0)
+                                          0.0, 2.0, 0.0, 0.9)
 FAITHFUL = AdaptationOptions()
 
 
@@ -123,6 +125,36 @@ def virtual_adversarial_loss(network, images, logits, radius, key, probe=0.1):
     slope = tf.gradients(divergence(network(images + direction)), [direction])[0]
     worst = radius * _unit(tf.stop_gradient(slope))
     return divergence(network(images + worst))
+
+
+class ClassCentroids(object):
+    """Running class centroids of the target features, for pseudo-labels by the nearest
+    centroid (SHOT, Liang et al., ICML 2020, which computes them over the whole target set
+    once per epoch; here they are kept online, so the graph needs no pass over the data).
+
+    Each step: batch centroid k = the L2-normalised features averaged with the weights of the
+    predicted probability of class k; centroid <- m * centroid + (1 - m) * batch centroid
+    (from 0, which cosine similarity ignores); an image's label is the class whose updated
+    centroid is the most cosine-similar to its features. No gradient reaches the labels.
+    """
+
+    def __init__(self, classes, width, momentum, scope='centroids'):
+        self.momentum = momentum
+        with tf.variable_scope(scope):
+            self.centroids = tf.get_variable('centroids', [classes, width], tf.float32,
+                                             initializer=tf.zeros_initializer(),
+                                             trainable=False)
+
+    def labels(self, features, logits):
+        """(pseudo-labels [batch] int32, the op that stores the updated centroids)."""
+        probs = tf.stop_gradient(tf.nn.softmax(logits))
+        unit = tf.stop_gradient(_unit(features))
+        batch = tf.matmul(probs, unit, transpose_a=True) / (
+            tf.reduce_sum(probs, axis=0)[:, None] + 1e-8)
+        updated = self.momentum * self.centroids + (1.0 - self.momentum) * batch
+        labels = tf.argmax(tf.matmul(unit, _unit(updated), transpose_b=True), axis=1,
+                           output_type=tf.int32)
+        return labels, self.centroids.assign(updated)
 
 
 class MovingAverage(object):

@@ -37,9 +37,11 @@ RUN_SETTINGS = ('dataset', 'split', 'source', 'target', 'model', 'solver', 'batc
                 'adversary', 'adversary_leaky', 'adversary_layer', 'adversary_lr',
                 'adversary_steps', 'label_smoothing', 'gradient_penalty', 'source_pull',
                 'target_infomax', 'ema', 'infomax_ramp', 'target_pseudo', 'pseudo_threshold',
-                'target_augment', 'pseudo_ramp', 'target_vat', 'vat_radius')
+                'target_augment', 'pseudo_ramp', 'target_vat', 'vat_radius',
+                'target_centroid', 'centroid_momentum')
 # Run-defining options added after runs were made without them: such a run had the default.
-ADDED_SETTINGS = {'target_vat': 0.0, 'vat_radius': 2.0}
+ADDED_SETTINGS = {'target_vat': 0.0, 'vat_radius': 2.0, 'target_centroid': 0.0,
+                  'centroid_momentum': 0.9}
 
 
 def _alive(pid):

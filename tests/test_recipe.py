@@ -6,8 +6,9 @@ from adda.compat import tf
 from adda.data import get_split
 from adda.graphs import build_adda_training
 from adda.models import get_model_fn
-from adda.recipe import (AdaptationOptions, MovingAverage, adversary_loss, infomax,
-                         pseudo_label_loss, r1_penalty, source_pull, virtual_adversarial_loss)
+from adda.recipe import (AdaptationOptions, ClassCentroids, MovingAverage, adversary_loss,
+                         infomax, pseudo_label_loss, r1_penalty, source_pull,
+                         virtual_adversarial_loss)
 
 lenet = get_model_fn('lenet')
 
@@ -76,7 +77,9 @@ def test_infomax_prefers_confident_balanced_predictions(tf_graph):
     assert values[2] == pytest.approx(0.0, abs=1e-3)
 
 
-def run_adaptation(options, steps=3, feature_layer=None):
+def run_adaptation(options, steps=3, feature_layer=None, fetch_globals=None):
+    """(graph, target weights before, per-step outputs, snapshot weights after); with
+    ``fetch_globals`` (a dict), also every other global variable's final value, by name."""
     source, target = get_split('mnist', 'train'), get_split('usps', 'train')
     with tf.Graph().as_default():
         tf.set_random_seed(3)
@@ -91,6 +94,8 @@ def run_adaptation(options, steps=3, feature_layer=None):
                 list(graph.snapshot_vars.values())))}
             records = graph.loop.run(sess, steps)
             out = {k: np.array([values[k] for _, _, values in records]) for k in graph.outputs}
+            if fetch_globals is not None:
+                fetch_globals.update((v.op.name, sess.run(v)) for v in tf.global_variables())
             return graph, target, out, sess.run(graph.snapshot_vars)
 
 
@@ -238,3 +243,48 @@ def test_vat_adaptation_trains_and_is_drawn_by_step(data_root):
     assert any(not np.allclose(base[3][k], vat[3][k]) for k in base[3])
     for k in vat[3]:
         np.testing.assert_array_equal(vat[3][k], again[3][k])
+
+
+def _unit_rows(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_centroid_labels_follow_the_features_not_the_prediction(tf_graph):
+    """Image 1's features sit in image 0's cluster while the network leans to class 1
+    (0.4 / 0.6): its nearest centroid, and so its label, is class 0. The centroids are the
+    probability-weighted means of the unit features, moved by 1 - momentum from the running
+    ones (0 at first), as written out in NumPy here."""
+    features = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], np.float32)
+    probs = np.array([[0.999, 0.001], [0.4, 0.6], [0.001, 0.999]], np.float32)
+    centroids = ClassCentroids(2, 2, momentum=0.5)
+    labels, update = centroids.labels(tf.constant(features), tf.constant(np.log(probs)))
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        first, _ = sess.run([labels, update])
+        stored = sess.run(centroids.centroids)
+        second, _ = sess.run([labels, update])
+        again = sess.run(centroids.centroids)
+    batch = probs.T.dot(_unit_rows(features)) / probs.sum(axis=0)[:, None]
+    np.testing.assert_allclose(stored, 0.5 * batch, rtol=1e-5)
+    np.testing.assert_allclose(again, 0.75 * batch, rtol=1e-5)
+    assert first.tolist() == second.tolist() == [0, 0, 1]
+    assert probs.argmax(axis=1).tolist() == [0, 1, 1]  # the network's own labels differ
+
+
+def test_centroid_self_training_adaptation_trains_and_keeps_its_centroids(data_root):
+    """--target_centroid: the centroids are a global variable (so the training state saves
+    them and a resumed run continues them), filled by the steps; the term changes training
+    but not the first step's losses (computed before any update)."""
+    base = run_adaptation(AdaptationOptions(target_infomax=0.1), steps=2)
+    options = AdaptationOptions(target_infomax=0.1, target_centroid=1.0, centroid_momentum=0.5)
+    centroids = {}
+    result = run_adaptation(options, steps=2, fetch_globals=centroids)
+    assert all(np.all(np.isfinite(result[2][k])) for k in result[2])
+    np.testing.assert_allclose(base[2]['mapping_loss'][0], result[2]['mapping_loss'][0],
+                               rtol=1e-5)
+    assert any(not np.allclose(base[3][k], result[3][k]) for k in base[3])
+    value = centroids['centroids/centroids']
+    assert value.shape == (10, 500)
+    # two steps from 0 with momentum 0.5: 0.75 of a mean of unit vectors, so norms <= 0.75
+    norms = np.linalg.norm(value, axis=1)
+    assert norms.max() <= 0.75 + 1e-5 and norms.min() > 0.0

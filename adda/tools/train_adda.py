@@ -61,6 +61,13 @@ ADVERSARY, RECIPE = 'Adversary', 'Stabilisers and recipe'
 @option('--vat_radius', type=FiniteFloat(min=0.0), default=2.0, group=RECIPE,
         help='With --target_vat: the L2 norm of the perturbation of an image (pixels in 0-1, '
              'so a 28x28 digit has a norm of about 9).')
+@option('--target_centroid', type=NON_NEGATIVE, default=0.0, group=RECIPE,
+        help='Self-training on pseudo-labels from running class centroids of the target '
+             "network's fc3 features (SHOT's labels, kept online): weight of the cross-entropy "
+             "of each target image's prediction against its nearest centroid's class (no "
+             'labels).')
+@option('--centroid_momentum', type=FiniteFloat(min=0.0, below=1.0), default=0.9, group=RECIPE,
+        help='With --target_centroid: the share of the running centroids each step keeps.')
 @option('--ema', type=FiniteFloat(min=0.0, below=1.0), default=0.0, group=RECIPE,
         help='Save a moving average of the target weights with this decay (e.g. 0.999) as the '
              'snapshot; 0 saves the weights themselves.')
@@ -69,7 +76,8 @@ ADVERSARY, RECIPE = 'Adversary', 'Stabilisers and recipe'
 def main(source, target, model, output, gpu, device, precision, weights, adversary_layers,
          adversary_leaky, adversary_layer, adversary_lr, adversary_steps, label_smoothing,
          gradient_penalty, source_pull, target_infomax, infomax_ramp, target_pseudo,
-         pseudo_threshold, target_augment, pseudo_ramp, target_vat, vat_radius, ema, **opts):
+         pseudo_threshold, target_augment, pseudo_ramp, target_vat, vat_radius, target_centroid,
+         centroid_momentum, ema, **opts):
     """Adapt MODEL from SOURCE to TARGET (each dataset:split, e.g. svhn:train mnist:train).
 
     Only the target network is saved, under the same keys as a source snapshot, to
@@ -100,7 +108,8 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
                                 gradient_penalty, source_pull, target_infomax, ema,
                                 infomax_ramp, target_pseudo, pseudo_threshold,
                                 target_augment if target_pseudo else 0.0, pseudo_ramp,
-                                target_vat, vat_radius if target_vat else 0.0)
+                                target_vat, vat_radius if target_vat else 0.0,
+                                target_centroid, centroid_momentum)
 
     def build(seed, start_step, plan):
         return build_adda_training(

@@ -125,6 +125,15 @@ def model_outputs(model_fn, images, scope, layers, shards=1):
     return outputs
 
 
+def halves(tensor):
+    """The first and the second half of a batch, by slicing (StridedSlice, which the 910
+    documents, where tf.split would make a Split op) when the batch size is known."""
+    size = tensor.shape.as_list()[0]
+    if size is None:
+        return tf.split(tensor, 2)
+    return tensor[:size // 2], tensor[size // 2:]
+
+
 def masked_xent(labels, logits, ignore_label):
     """Cross-entropy averaged over the examples whose label is not ``ignore_label``, with
     static shapes (a weight per example, not a mask that changes the batch size); 0 when
@@ -245,6 +254,10 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     """
     plan = plan or DevicePlan.for_tests()
     shards = plan.shards
+    if options.target_vat and not plan.device_random:
+        raise AddaError('--target_vat draws random directions in the training step, which the '
+                        '{} graph cannot (no random op among its documented ops); run it with '
+                        '--device cpu or gpu'.format(plan.device.upper()))
 
     def preprocess(x):
         return preprocessing(x, model_fn)
@@ -292,9 +305,9 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
         if views:
             both = model_outputs(model_fn, tf.concat([target[0], target[2]], 0), 'target',
                                  [feature_layer, None, CENTROID_LAYER], shards)
-            target_ft, _ = tf.split(both[0], 2)
-            target_logits, augmented_logits = tf.split(both[1], 2)
-            centroid_ft, _ = tf.split(both[2], 2)
+            target_ft, _ = halves(both[0])
+            target_logits, augmented_logits = halves(both[1])
+            centroid_ft, _ = halves(both[2])
         elif centroids is not None:
             target_ft, target_logits, centroid_ft = model_outputs(
                 model_fn, target_images, 'target', [feature_layer, None, CENTROID_LAYER], shards)

@@ -70,7 +70,8 @@ def ramp(weight, step, length):
     ``length`` steps (at once without a length)."""
     if not length:
         return weight
-    return weight * tf.minimum(1.0, tf.cast(step, tf.float32) / float(length))
+    # min(1, x) as -max(-1, -x), exactly: the 910's documented TensorFlow ops have Maximum only
+    return weight * -tf.maximum(-1.0, -tf.cast(step, tf.float32) / float(length))
 
 
 def infomax(logits):
@@ -93,7 +94,9 @@ def pseudo_label_loss(teacher_logits, student_logits, threshold):
     Returns (loss, fraction of images that passed)."""
     probs = tf.nn.softmax(tf.stop_gradient(teacher_logits))
     labels = tf.argmax(probs, axis=1, output_type=tf.int32)
-    passed = tf.cast(tf.greater_equal(tf.reduce_max(probs, axis=1), threshold), tf.float32)
+    # the largest probability, picked by the one-hot label (the 910 documents no Max op)
+    top = tf.reduce_sum(probs * tf.one_hot(labels, int(probs.shape[-1])), axis=1)
+    passed = tf.cast(tf.greater_equal(top, threshold), tf.float32)
     xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=student_logits)
     return tf.reduce_mean(passed * xent), tf.reduce_mean(passed)
 
@@ -101,7 +104,7 @@ def pseudo_label_loss(teacher_logits, student_logits, threshold):
 def _unit(vectors):
     """Each row (image) of ``vectors`` scaled to L2 norm 1 (0 stays 0)."""
     axes = list(range(1, vectors.shape.ndims))
-    return vectors * tf.rsqrt(tf.reduce_sum(tf.square(vectors), axes, keepdims=True) + 1e-12)
+    return vectors * tf.pow(tf.reduce_sum(tf.square(vectors), axes, keepdims=True) + 1e-12, -0.5)
 
 
 def virtual_adversarial_loss(network, images, logits, radius, key, probe=0.1):

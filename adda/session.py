@@ -185,7 +185,7 @@ class DevicePlan(object):
     (NPU: a static single step, repeated K times per call by the adapter's iteration offload);
     loss_scaler(): none, in-graph dynamic/fixed scaling (GPU, CPU) or npu_bridge's
     NPULossScaleOptimizer (NPU); static_shapes: whether every tensor on the device must have a
-    fully known shape; shards: batch slices computed as separate ops (multi-core CPU).
+    fully known shape; device_random: whether the step may draw random numbers; shards: batch slices computed as separate ops (multi-core CPU).
     """
 
     def __init__(self, run_device, steps_per_run=None, loss_scale=None, shards=None):
@@ -199,6 +199,9 @@ class DevicePlan(object):
             loss_scale = LossScale('dynamic' if float16 else 'none', None)
         self.loss_scale = loss_scale
         self.static_shapes = self.device == 'npu'
+        # random draws inside the step graph: none on the NPU (no random op among the 910's
+        # documented TensorFlow ops); the input pipelines' draws run on the host either way
+        self.device_random = self.device != 'npu'
         self.npu = import_npu_bridge() if self.device == 'npu' else None
         self.npu_form = self.npu.form if self.npu is not None else None
 

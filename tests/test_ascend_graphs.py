@@ -145,6 +145,8 @@ def builders(data_root):
     everything = AdaptationOptions(adversary_lr=1e-3, adversary_steps=2, label_smoothing=0.1,
                                    gradient_penalty=1.0, source_pull=1e-3, target_infomax=0.1,
                                    ema=0.99)
+    self_training = AdaptationOptions(target_infomax=0.3, infomax_ramp=100, target_pseudo=1.0,
+                                      pseudo_ramp=100, target_augment=0.2, target_centroid=0.3)
     return {
         'source training': lambda plan: build_source_training(
             mnist, lenet, 16, 1e-3, 'adam', 0, stepsize=10, plan=plan),
@@ -156,6 +158,9 @@ def builders(data_root):
         'adaptation (fc3, every stabiliser)': lambda plan: build_adda_training(
             mnist, usps, lenet, 16, 2e-4, 'adam', 0, adversary_layers=(32,), plan=plan,
             feature_layer='fc3', options=everything),
+        'adaptation (every target self-training term)': lambda plan: build_adda_training(
+            usps, mnist, lenet, 16, 2e-4, 'adam', 0, adversary_layers=(32,), plan=plan,
+            options=self_training),
         'evaluation': lambda plan: EvalGraph(usps, lenet, 64),
     }
 
@@ -173,6 +178,23 @@ def test_graph_contract_in_process(data_root, npu, precision):
         if problems:
             failures.append('{}: {}'.format(name, problems[0]))
     assert not failures, failures
+
+
+def test_vat_is_refused_on_the_npu_in_one_line(data_root, npu):
+    """--target_vat draws random directions inside the step: the NPU graph has no random op
+    among the 910's documented ones, so the build says so instead of failing on the card."""
+    from adda.compat import tf
+    from adda.data import get_split
+    from adda.errors import AddaError
+    from adda.graphs import build_adda_training
+    from adda.models import get_model_fn
+    from adda.recipe import AdaptationOptions
+    usps, mnist = get_split('usps', 'train'), get_split('mnist', 'train')
+    with tf.Graph().as_default():
+        with pytest.raises(AddaError, match=r'--target_vat .* NPU graph cannot .* --device cpu'):
+            build_adda_training(usps, mnist, get_model_fn('lenet'), 16, 2e-4, 'adam', 0,
+                                adversary_layers=(32,), plan=npu_plan(),
+                                options=AdaptationOptions(target_vat=1.0))
 
 
 def train_steps(build, plan, calls):

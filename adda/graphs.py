@@ -17,9 +17,8 @@ from adda.errors import AddaError
 from adda.layers import weight_decay
 from adda.models import preprocessing
 from adda.recipe import (FAITHFUL, ClassCentroids, MovingAverage, adversary_loss,
-                         domain_labels, infomax,
-                         pseudo_label_loss, r1_penalty, ramp, source_pull,
-                         virtual_adversarial_loss)
+                         domain_labels, infomax, pseudo_label_loss, r1_penalty, ramp,
+                         source_pull, virtual_adversarial_loss)
 from adda.session import DevicePlan
 from adda.util import collect_vars
 

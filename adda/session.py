@@ -185,7 +185,8 @@ class DevicePlan(object):
     (NPU: a static single step, repeated K times per call by the adapter's iteration offload);
     loss_scaler(): none, in-graph dynamic/fixed scaling (GPU, CPU) or npu_bridge's
     NPULossScaleOptimizer (NPU); static_shapes: whether every tensor on the device must have a
-    fully known shape; device_random: whether the step may draw random numbers; shards: batch slices computed as separate ops (multi-core CPU).
+    fully known shape; device_random: whether the step may draw random numbers; shards: batch
+    slices computed as separate ops (multi-core CPU).
     """
 
     def __init__(self, run_device, steps_per_run=None, loss_scale=None, shards=None):

@@ -29,8 +29,7 @@ DATA = 'Data and model'
         help='Thicken or thin each training image\'s strokes by a random amount up to S (the '
              'fraction of the way to a 3x3 dilation or erosion; 0: off, the original).')
 @option('--augment_zoom', type=(click.FloatRange(0.25, 2.0), click.FloatRange(0.25, 2.0)),
-        default=None, group=DATA,
-        metavar='LOW HIGH',
+        default=None, group=DATA, metavar='LOW HIGH',
         help='Zoom each training image by a random factor in [LOW, HIGH] instead of [1-A, '
              '1+A] (--augment still sets the shift; below 1 the digit shrinks: e.g. 0.6 1.0 '
              "makes USPS digits, which fill their frame, look like MNIST's, which sit in a "

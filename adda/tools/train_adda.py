@@ -57,7 +57,7 @@ ADVERSARY, RECIPE = 'Adversary', 'Stabilisers and recipe'
 @option('--target_vat', type=NON_NEGATIVE, default=0.0, group=RECIPE,
         help='Weight of virtual adversarial training on the target images: the divergence of '
              "the target network's prediction at each image from its prediction at the worst "
-             'nearby image (no labels).')
+             'nearby image (no labels; CPU and GPU only).')
 @option('--vat_radius', type=FiniteFloat(min=0.0), default=2.0, group=RECIPE,
         help='With --target_vat: the L2 norm of the perturbation of an image (pixels in 0-1, '
              'so a 28x28 digit has a norm of about 9).')

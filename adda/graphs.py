@@ -5,7 +5,7 @@ CPU and GPU up to ``--steps_per_run`` steps per session call in a tf.while_loop,
 losses returned; on the NPU a single static step that the device repeats. The plan also says
 how the loss is scaled (mixed precision) and whether every shape must be static.
 """
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -27,6 +27,12 @@ SOURCE_STREAM, TARGET_STREAM = 0, 1
 # (adda.data.augment uses multiples 1-4 of 1 << 41) and from the epoch-order keys (seed, epoch).
 VAT_KEY_OFFSET = 7 << 41
 CENTROID_LAYER = 'fc3'  # the features the class centroids live in: lenet's layer under the logits
+# One pass of the adaptation step over fresh batches: the discriminator's logits for the source
+# and target features, their domains (0 source, 1 target), and what the target terms use (None
+# where no term asked for it).
+Passes = namedtuple('Passes', 'source_features target_features target_logits domain '
+                              'discriminator_logits augmented_logits target_images '
+                              'centroid_features')
 
 
 class TrainGraph(object):
@@ -255,8 +261,9 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     shards = plan.shards
     if options.target_vat and not plan.device_random:
         raise AddaError('--target_vat draws random directions in the training step, which the '
-                        '{} graph cannot (no random op among its documented ops); run it with '
-                        '--device cpu or gpu'.format(plan.device.upper()))
+                        '{} graph cannot do: CANN documents its stateless normal op '
+                        '(StatelessRandomNormalV2) for the Ascend 950 only, not the 910; run '
+                        'it with --device cpu or gpu'.format(plan.device.upper()))
 
     def preprocess(x):
         return preprocessing(x, model_fn)
@@ -293,33 +300,32 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     def discriminator(features):
         return adversarial_discriminator(features, adversary_layers, leaky=adversary_leaky)
 
+    # what the step needs of the target network: the discriminator's input, the logits for
+    # the target terms, the CENTROID_LAYER features for the centroids
+    target_layers = [feature_layer]
+    if pseudo or options.target_infomax or options.target_vat or centroids is not None:
+        target_layers.append(None)
+    if centroids is not None:
+        target_layers.append(CENTROID_LAYER)
+
     def forward(views=False):
-        """(source features, target features, target logits, domains, discriminator logits,
-        the target logits of the augmented view, the target images, their CENTROID_LAYER
-        features). With ``views`` (self-training) the target images and their augmented view go
-        through the target network as one batch."""
+        """One pass over fresh source and target batches (Passes). With ``views``
+        (self-training) the target images and their augmented view go through the target
+        network as one batch."""
         source_ft, _ = source_batches.get_next()
         target = target_batches.get_next()
-        target_images, augmented_logits, centroid_ft = target[0], None, None
+        images = tf.concat([target[0], target[2]], 0) if views else target[0]
+        outputs = model_outputs(model_fn, images, 'target', target_layers, shards)
+        augmented_logits = None
         if views:
-            both = model_outputs(model_fn, tf.concat([target[0], target[2]], 0), 'target',
-                                 [feature_layer, None, CENTROID_LAYER], shards)
-            target_ft, _ = halves(both[0])
-            target_logits, augmented_logits = halves(both[1])
-            centroid_ft, _ = halves(both[2])
-        elif centroids is not None:
-            target_ft, target_logits, centroid_ft = model_outputs(
-                model_fn, target_images, 'target', [feature_layer, None, CENTROID_LAYER], shards)
-        elif options.target_infomax or options.target_vat:
-            target_ft, target_logits = model_outputs(model_fn, target_images, 'target',
-                                                     [feature_layer, None], shards)
-        else:
-            target_ft = model_output(model_fn, target_images, 'target', feature_layer, shards)
-            target_logits = None
+            pairs = [halves(out) for out in outputs]
+            outputs = [first for first, _ in pairs]
+            augmented_logits = pairs[1][1]
+        target_ft, target_logits, centroid_ft = outputs + [None] * (3 - len(outputs))
         domain = domain_labels(int(source_ft.shape[0]), int(target_ft.shape[0]))
         logits = discriminator(tf.concat([source_ft, target_ft], 0))
-        return (source_ft, target_ft, target_logits, domain, logits, augmented_logits,
-                target_images, centroid_ft)
+        return Passes(source_ft, target_ft, target_logits, domain, logits, augmented_logits,
+                      target[0], centroid_ft)
 
     def adversary_objective(source_ft, domain, logits):
         if options.label_smoothing:
@@ -333,8 +339,9 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
 
     def adversary_only_update(optimizer):
         """One extra discriminator update on fresh batches (--adversary_steps > 1)."""
-        source_ft, _, _, domain, logits, _, _, _ = forward()
-        _, objective = adversary_objective(source_ft, domain, logits)
+        passes = forward()
+        _, objective = adversary_objective(passes.source_features, passes.domain,
+                                           passes.discriminator_logits)
         return scaler.apply([(optimizer, scaler.gradients(objective, adversary_list))])
 
     def step(step_index):
@@ -350,10 +357,11 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
             with tf.control_dependencies(before):
                 before = [adversary_only_update(adversary_optimizer)]
         with tf.control_dependencies(before):
-            (source_ft, target_ft, target_logits, domain, logits, augmented_logits,
-             target_images, centroid_ft) = forward(pseudo)
-        mapping_loss = softmax_xent(1 - domain, logits)
-        adversary_loss_value, adversary_total = adversary_objective(source_ft, domain, logits)
+            passes = forward(pseudo)
+        domain, target_logits = passes.domain, passes.target_logits
+        mapping_loss = softmax_xent(1 - domain, passes.discriminator_logits)
+        adversary_loss_value, adversary_total = adversary_objective(
+            passes.source_features, domain, passes.discriminator_logits)
         # the target variables the features depend on (all of them for the logits)
         target_list = [v for v, g in zip(target_vars.values(),
                                          tf.gradients(mapping_loss, list(target_vars.values())))
@@ -366,7 +374,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
             mapping_total += ramp(options.target_infomax, step_index,
                                   options.infomax_ramp) * infomax(target_logits)
         if pseudo:
-            pseudo_loss, _ = pseudo_label_loss(target_logits, augmented_logits,
+            pseudo_loss, _ = pseudo_label_loss(target_logits, passes.augmented_logits,
                                                options.pseudo_threshold)
             mapping_total += ramp(options.target_pseudo, step_index,
                                   options.pseudo_ramp) * pseudo_loss
@@ -375,22 +383,21 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
                             tf.cast(step_index, tf.int64) + VAT_KEY_OFFSET])
             mapping_total += options.target_vat * virtual_adversarial_loss(
                 lambda images: model_output(model_fn, images, 'target', None, shards),
-                target_images, target_logits, options.vat_radius, key)
-        keep = []
+                passes.target_images, target_logits, options.vat_radius, key)
+        centroid_update = None
         if centroids is not None:
-            centroid_labels, centroid_update = centroids.labels(centroid_ft, target_logits)
-            keep.append(centroid_update)
-            mapping_total += options.target_centroid * tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=centroid_labels,
-                                                               logits=target_logits))
+            centroid_labels, centroid_update = centroids.labels(passes.centroid_features,
+                                                                target_logits)
+            mapping_total += options.target_centroid * softmax_xent(centroid_labels,
+                                                                    target_logits)
         mapping_grads = scaler.gradients(mapping_total, target_list)
         adversary_grads = scaler.gradients(adversary_total, adversary_list)
         with tf.control_dependencies([g for g, _ in mapping_grads + adversary_grads
                                       if g is not None]):
             update = scaler.apply([(target_optimizer, mapping_grads),
                                    (adversary_optimizer, adversary_grads)])
-        if keep:
-            update = tf.group(update, *keep)
+        if centroid_update is not None:
+            update = tf.group(update, centroid_update)
         if average is not None:
             with tf.control_dependencies([update]):
                 update = average.update()

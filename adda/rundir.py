@@ -39,9 +39,6 @@ RUN_SETTINGS = ('dataset', 'split', 'source', 'target', 'model', 'solver', 'batc
                 'target_infomax', 'ema', 'infomax_ramp', 'target_pseudo', 'pseudo_threshold',
                 'target_augment', 'pseudo_ramp', 'target_vat', 'vat_radius',
                 'target_centroid', 'centroid_momentum')
-# Run-defining options added after runs were made without them: such a run had the default.
-ADDED_SETTINGS = {'target_vat': 0.0, 'vat_radius': 2.0, 'target_centroid': 0.0,
-                  'centroid_momentum': 0.9}
 
 
 def _alive(pid):
@@ -261,14 +258,29 @@ def _comparable(key, value):
     return value
 
 
-def setting_differences(old_options, new_options):
+def command_defaults(command=None):
+    """Option name -> default of a click ``command`` (the running one when not given; {}
+    outside any)."""
+    if command is None:
+        import click
+        context = click.get_current_context(silent=True)
+        if context is None:
+            return {}
+        command = context.command
+    return {param.name: param.default for param in command.params}
+
+
+def setting_differences(old_options, new_options, defaults=None):
     """['--name: old -> new'] for each run-defining option whose value differs (an option the
-    new run leaves unset, like --seed on resume, takes the old value)."""
+    new run leaves unset, like --seed on resume, takes the old value; one the old run's
+    options lack takes its value from ``defaults``, option name -> default)."""
     lines = []
     for key in RUN_SETTINGS:
         if key not in old_options and key not in new_options:
             continue
-        old, new = old_options.get(key, ADDED_SETTINGS.get(key)), new_options.get(key)
+        # an option the old config lacks came after that run was made: the run had its default
+        old = old_options[key] if key in old_options else (defaults or {}).get(key)
+        new = new_options.get(key)
         if key == 'seed' and new is None:
             continue
         if _comparable(key, old) != _comparable(key, new):
@@ -292,7 +304,7 @@ def check_resume_settings(output_dir, opts):
     old = dict(config['options'])
     if config.get('seed') is not None:  # the seed the run used, drawn when not given
         old['seed'] = config['seed']
-    differences = setting_differences(old, opts)
+    differences = setting_differences(old, opts, command_defaults())
     if differences:
         raise AddaError('cannot resume in {}: the run there was started with other settings '
                         '(old -> new):\n  {}\nresume with the old settings, or start a new '

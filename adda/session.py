@@ -200,8 +200,9 @@ class DevicePlan(object):
             loss_scale = LossScale('dynamic' if float16 else 'none', None)
         self.loss_scale = loss_scale
         self.static_shapes = self.device == 'npu'
-        # random draws inside the step graph: none on the NPU (no random op among the 910's
-        # documented TensorFlow ops); the input pipelines' draws run on the host either way
+        # random draws inside the step graph: none on the NPU (CANN documents the stateless
+        # random ops for the Ascend 950 only, not the 910 / Atlas training series); the input
+        # pipelines' draws run on the host either way
         self.device_random = self.device != 'npu'
         self.npu = import_npu_bridge() if self.device == 'npu' else None
         self.npu_form = self.npu.form if self.npu is not None else None

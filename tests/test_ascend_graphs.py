@@ -181,8 +181,9 @@ def test_graph_contract_in_process(data_root, npu, precision):
 
 
 def test_vat_is_refused_on_the_npu_in_one_line(data_root, npu):
-    """--target_vat draws random directions inside the step: the NPU graph has no random op
-    among the 910's documented ones, so the build says so instead of failing on the card."""
+    """--target_vat draws random directions inside the step with a stateless normal op that
+    CANN documents for the Ascend 950, not the 910: the build says so instead of failing on
+    the card."""
     from adda.compat import tf
     from adda.data import get_split
     from adda.errors import AddaError

@@ -91,6 +91,29 @@ def test_resumed_run_equals_uninterrupted_run(data_root, tmp_path):
         np.testing.assert_allclose(whole[key], parts[key], rtol=1e-5, atol=1e-6)
 
 
+def test_resumed_self_training_adaptation_equals_uninterrupted(data_root, tmp_path):
+    """VAT's random directions are keyed by the step and the class centroids are part of the
+    training state: an adaptation stopped at 10 and resumed ends where the uninterrupted one
+    does (a stateful generator, or centroids started from 0 again, would not)."""
+    snap = tmp_path / 'snap'
+    ok(run_tool('train', 'mnist', 'train', 'lenet', 'src', '--iterations', 10,
+                '--snapshot_dir', snap, *TRAIN))
+    common = ['--weights', snap / 'src', '--snapshot_dir', snap, '--snapshot', 10,
+              '--steps_per_run', 5, '--adversary', 16, '--target_infomax', 0.3,
+              '--target_vat', 1.0, '--target_centroid', 0.3] + TRAIN[:-2]
+
+    def adapt(name, *extra):
+        return ok(run_tool('train_adda', 'mnist:train', 'usps:train', 'lenet', name, *common,
+                           *extra))
+    adapt('whole', '--iterations', 20, '--seed', 3)
+    adapt('parts', '--iterations', 10, '--seed', 3)
+    adapt('parts', '--iterations', 20, '--resume')
+    whole = checkpoint_values(str(snap / 'whole' / 'whole-20'))
+    parts = checkpoint_values(str(snap / 'parts' / 'parts-20'))
+    for key in LENET_KEYS:
+        np.testing.assert_allclose(whole[key], parts[key], rtol=1e-5, atol=1e-6)
+
+
 def test_sigterm_saves_a_snapshot_then_resume_finishes(data_root, tmp_path):
     snap = tmp_path / 'snap'
     command = [sys.executable, os.path.join(ROOT, 'tools', 'train.py'), 'mnist', 'train', 'lenet',

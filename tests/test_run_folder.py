@@ -127,9 +127,11 @@ def test_train_log_starts_with_the_first_console_line(data_root, tmp_path):
 def test_a_run_from_before_an_option_existed_resumes_with_its_default():
     """A config.yaml written before --target_vat/--vat_radius existed had them off: resuming
     it with the defaults finds no difference, and with the option on names it."""
-    from adda.rundir import setting_differences
+    from adda.rundir import command_defaults, setting_differences
+    from adda.tools.train_adda import main as train_adda
     old = {'source': 'usps1800:train', 'lr': 2e-4, 'target_infomax': 0.3}
     defaults = dict(old, target_vat=0.0, vat_radius=2.0)
-    assert setting_differences(old, defaults) == []
-    assert setting_differences(old, dict(defaults, target_vat=1.0)) == [
+    known = command_defaults(train_adda)
+    assert setting_differences(old, defaults, known) == []
+    assert setting_differences(old, dict(defaults, target_vat=1.0), known) == [
         '--target_vat: 0.0 -> 1.0']

@@ -16,7 +16,7 @@ from adda.data.pipeline import each_batch, evaluation_batches, training_batches
 from adda.errors import AddaError
 from adda.layers import weight_decay
 from adda.models import preprocessing
-from adda.recipe import (FAITHFUL, ClassCentroids, MovingAverage, adversary_loss,
+from adda.recipe import (FAITHFUL, ClassCentroids, MovingAverage, NeighbourBank, adversary_loss,
                          domain_labels, infomax, pseudo_label_loss, r1_penalty, ramp,
                          source_pull, virtual_adversarial_loss)
 from adda.session import DevicePlan
@@ -27,6 +27,8 @@ SOURCE_STREAM, TARGET_STREAM = 0, 1
 # (adda.data.augment uses multiples 1-4 of 1 << 41) and from the epoch-order keys (seed, epoch).
 VAT_KEY_OFFSET = 7 << 41
 CENTROID_LAYER = 'fc3'  # the features the class centroids live in: lenet's layer under the logits
+# (and the neighbour bank's); the bank holds about this many target images at most
+NEIGHBOUR_BANK_IMAGES = 4096
 # One pass of the adaptation step over fresh batches: the discriminator's logits for the source
 # and target features, their domains (0 source, 1 target), and what the target terms use (None
 # where no term asked for it).
@@ -294,6 +296,11 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
         centroids = ClassCentroids(target_split.num_classes,
                                    int(target_vars[CENTROID_LAYER + '/biases'].shape[0]),
                                    options.centroid_momentum)
+    bank = None
+    if pseudo and options.pseudo_neighbours:
+        bank = NeighbourBank(neighbour_slots(len(target_split), batch_size), batch_size,
+                             int(target_vars[CENTROID_LAYER + '/biases'].shape[0]),
+                             target_split.num_classes)
     scaler = plan.loss_scaler()
     beta1 = 0.5
 
@@ -305,7 +312,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     target_layers = [feature_layer]
     if pseudo or options.target_infomax or options.target_vat or centroids is not None:
         target_layers.append(None)
-    if centroids is not None:
+    if centroids is not None or bank is not None:
         target_layers.append(CENTROID_LAYER)
 
     def forward(views=False):
@@ -373,8 +380,16 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
         if options.target_infomax:
             mapping_total += ramp(options.target_infomax, step_index,
                                   options.infomax_ramp) * infomax(target_logits)
+        bank_update = None
         if pseudo:
-            pseudo_loss, _ = pseudo_label_loss(target_logits, passes.augmented_logits,
+            if bank is not None:
+                teacher = bank.vote(passes.centroid_features, options.pseudo_neighbours)
+                with tf.control_dependencies([teacher]):  # vote from the bank before this batch
+                    bank_update = bank.store(step_index, passes.centroid_features,
+                                             target_logits)
+            else:
+                teacher = tf.nn.softmax(target_logits)
+            pseudo_loss, _ = pseudo_label_loss(teacher, passes.augmented_logits,
                                                options.pseudo_threshold)
             mapping_total += ramp(options.target_pseudo, step_index,
                                   options.pseudo_ramp) * pseudo_loss
@@ -396,8 +411,9 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
                                       if g is not None]):
             update = scaler.apply([(target_optimizer, mapping_grads),
                                    (adversary_optimizer, adversary_grads)])
-        if centroid_update is not None:
-            update = tf.group(update, centroid_update)
+        for extra in (centroid_update, bank_update):
+            if extra is not None:
+                update = tf.group(update, extra)
         if average is not None:
             with tf.control_dependencies([update]):
                 update = average.update()
@@ -413,6 +429,12 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
                      snapshot_vars, source_vars, source_eval, source_features,
                      source_split.labels, target_vars, average=average,
                      status_reset=scaler.reset_status())
+
+
+def neighbour_slots(images, batch_size):
+    """Batches the neighbour bank holds: enough for every target image (one epoch), at most
+    about NEIGHBOUR_BANK_IMAGES images."""
+    return max(1, min(-(-images // batch_size), NEIGHBOUR_BANK_IMAGES // batch_size))
 
 
 class EvalGraph(object):

@@ -26,9 +26,10 @@ AdaptationOptions = collections.namedtuple('AdaptationOptions', [
     'vat_radius',         # L2 norm of VAT's perturbation of a target image (pixels in [0, 1])
     'target_centroid',    # weight of self-training on the nearest running class centroid
     'centroid_momentum',  # how much of the running centroids each step keeps
+    'pseudo_neighbours',  # pseudo-labels voted by this many nearest target images (0: own)
 ])
 AdaptationOptions.__new__.__defaults__ = (None, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.95, 0.0, 0,
-                                          0.0, 2.0, 0.0, 0.9)
+                                          0.0, 2.0, 0.0, 0.9, 0)
 FAITHFUL = AdaptationOptions()
 
 
@@ -85,14 +86,14 @@ def infomax(logits):
     return conditional - marginal
 
 
-def pseudo_label_loss(teacher_logits, student_logits, threshold):
+def pseudo_label_loss(teacher_probs, student_logits, threshold):
     """Self-training on confident pseudo-labels (FixMatch, Sohn et al., NeurIPS 2020): each
-    image's class predicted by ``teacher_logits`` (no gradient) is the label of the
-    cross-entropy of ``student_logits`` (e.g. the same network on an augmented view), counted
-    only where the teacher's probability reaches ``threshold``; averaged over the whole batch,
-    so a batch with few confident images weighs little. Static shapes: a 0/1 weight per image.
-    Returns (loss, fraction of images that passed)."""
-    probs = tf.nn.softmax(tf.stop_gradient(teacher_logits))
+    image's most probable class under ``teacher_probs`` (no gradient; e.g. the softmax of the
+    network's own logits) is the label of the cross-entropy of ``student_logits`` (e.g. the
+    same network on an augmented view), counted only where the teacher's probability reaches
+    ``threshold``; averaged over the whole batch, so a batch with few confident images weighs
+    little. Static shapes: a 0/1 weight per image. Returns (loss, fraction that passed)."""
+    probs = tf.stop_gradient(teacher_probs)
     labels = tf.argmax(probs, axis=1, output_type=tf.int32)
     # the largest probability, picked by the one-hot label (the 910 documents no Max op)
     top = tf.reduce_sum(probs * tf.one_hot(labels, int(probs.shape[-1])), axis=1)
@@ -158,6 +159,52 @@ class ClassCentroids(object):
         labels = tf.argmax(tf.matmul(unit, _unit(updated), transpose_b=True), axis=1,
                            output_type=tf.int32)
         return labels, self.centroids.assign(updated)
+
+
+class NeighbourBank(object):
+    """The unit-length features and the predicted probabilities of the last ``slots`` target
+    batches (a ring, one slot per step), for pseudo-labels voted by each image's nearest
+    neighbours: the mean prediction of the ``k`` bank images whose features are the most
+    cosine-similar to its own (the neighbourhood consistency of NRC and AaD, Yang et al.,
+    NeurIPS 2021 and 2022, as a label). The bank starts empty (zeros): an empty slot votes
+    for no class, so until the ring is full votes are less confident. The bank is a global
+    variable, so the training state saves it. Only MatMul, ArgMax and OneHot (no TopK, no
+    Gather, no Scatter: the 910's documented op list has none of them).
+    """
+
+    def __init__(self, slots, batch, width, classes, scope='neighbours'):
+        self.slots = slots
+        with tf.variable_scope(scope):
+            self.features = tf.get_variable('features', [slots, batch, width], tf.float32,
+                                            initializer=tf.zeros_initializer(), trainable=False)
+            self.probs = tf.get_variable('probs', [slots, batch, classes], tf.float32,
+                                         initializer=tf.zeros_initializer(), trainable=False)
+
+    def vote(self, features, k):
+        """The mean probabilities [batch, classes] of the ``k`` bank entries nearest to each
+        row of ``features`` (before this step's batch is stored)."""
+        width, classes = int(self.features.shape[-1]), int(self.probs.shape[-1])
+        bank = tf.reshape(self.features, [-1, width])
+        bank_probs = tf.reshape(self.probs, [-1, classes])
+        similarity = tf.matmul(tf.stop_gradient(_unit(features)), bank, transpose_b=True)
+        size = int(bank.shape[0])
+        votes = 0.0
+        for _ in range(k):
+            nearest = tf.one_hot(tf.argmax(similarity, axis=1), size)
+            votes += tf.matmul(nearest, bank_probs)
+            similarity -= 4.0 * nearest  # cosines are >= -1: a picked entry is never picked again
+        return votes / float(k)
+
+    def store(self, step, features, logits):
+        """The op that writes the batch's unit features and probabilities into slot
+        ``step`` mod slots."""
+        mask = tf.reshape(tf.one_hot(tf.floormod(tf.cast(step, tf.int32), self.slots),
+                                     self.slots), [self.slots, 1, 1])
+        unit = tf.stop_gradient(_unit(features))
+        probs = tf.stop_gradient(tf.nn.softmax(logits))
+        return tf.group(
+            self.features.assign(self.features * (1.0 - mask) + mask * unit[None]),
+            self.probs.assign(self.probs * (1.0 - mask) + mask * probs[None]))
 
 
 class MovingAverage(object):

@@ -38,7 +38,7 @@ RUN_SETTINGS = ('dataset', 'split', 'source', 'target', 'model', 'solver', 'batc
                 'adversary_steps', 'label_smoothing', 'gradient_penalty', 'source_pull',
                 'target_infomax', 'ema', 'infomax_ramp', 'target_pseudo', 'pseudo_threshold',
                 'target_augment', 'pseudo_ramp', 'target_vat', 'vat_radius',
-                'target_centroid', 'centroid_momentum')
+                'target_centroid', 'centroid_momentum', 'pseudo_neighbours')
 
 
 def _alive(pid):

@@ -146,7 +146,8 @@ def builders(data_root):
                                    gradient_penalty=1.0, source_pull=1e-3, target_infomax=0.1,
                                    ema=0.99)
     self_training = AdaptationOptions(target_infomax=0.3, infomax_ramp=100, target_pseudo=1.0,
-                                      pseudo_ramp=100, target_augment=0.2, target_centroid=0.3)
+                                      pseudo_ramp=100, target_augment=0.2, target_centroid=0.3,
+                                      pseudo_neighbours=3)
     return {
         'source training': lambda plan: build_source_training(
             mnist, lenet, 16, 1e-3, 'adam', 0, stepsize=10, plan=plan),

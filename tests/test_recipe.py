@@ -6,8 +6,8 @@ from adda.compat import tf
 from adda.data import get_split
 from adda.graphs import build_adda_training
 from adda.models import get_model_fn
-from adda.recipe import (AdaptationOptions, ClassCentroids, MovingAverage, adversary_loss,
-                         infomax, pseudo_label_loss, r1_penalty, source_pull,
+from adda.recipe import (AdaptationOptions, ClassCentroids, MovingAverage, NeighbourBank,
+                         adversary_loss, infomax, pseudo_label_loss, r1_penalty, source_pull,
                          virtual_adversarial_loss)
 
 lenet = get_model_fn('lenet')
@@ -150,7 +150,7 @@ def test_pseudo_labels_count_only_confident_images_and_train_only_the_student(tf
     teacher = tf.constant([[0.0, 0.0, np.log(99.0 * 2)] + [0.0] * 7,
                            [np.log(9.0), 0.0] + [0.0] * 8], tf.float32)  # 0.5 / 0.0556...
     student = tf.constant(np.random.RandomState(0).normal(size=(2, 10)), tf.float32)
-    loss, passed = pseudo_label_loss(teacher, student, 0.95)
+    loss, passed = pseudo_label_loss(tf.nn.softmax(teacher), student, 0.95)
     grad_teacher, grad_student = tf.gradients(loss, [teacher, student])
     with tf.Session() as sess:
         probs, value, fraction, grad = sess.run([tf.nn.softmax(teacher), loss, passed,
@@ -288,3 +288,69 @@ def test_centroid_self_training_adaptation_trains_and_keeps_its_centroids(data_r
     # two steps from 0 with momentum 0.5: 0.75 of a mean of unit vectors, so norms <= 0.75
     norms = np.linalg.norm(value, axis=1)
     assert norms.max() <= 0.75 + 1e-5 and norms.min() > 0.0
+
+
+def test_neighbour_vote_is_the_mean_prediction_of_the_k_most_similar_stored_images(tf_graph):
+    """A bank of 2 slots of 3 images, filled by steps 0 and 1 and then overwritten in slot 0
+    by step 2 (ring order); the vote of a query is the mean stored prediction of its k most
+    cosine-similar stored images, computed here in NumPy by sorting (the graph uses no TopK).
+    Before anything is stored, every entry is empty and the vote is all zeros (no label)."""
+    rng = np.random.RandomState(0)
+    bank = NeighbourBank(slots=2, batch=3, width=4, classes=5)
+    step = tf.placeholder(tf.int32, [])
+    features = tf.placeholder(tf.float32, [3, 4])
+    logits = tf.placeholder(tf.float32, [3, 5])
+    vote = bank.vote(features, 2)
+    store = bank.store(step, features, logits)
+    batches = [(rng.normal(size=(3, 4)), rng.normal(size=(3, 5)) * 3) for _ in range(3)]
+    query = rng.normal(size=(3, 4))
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        empty = sess.run(vote, {features: query})
+        for i, (f, l) in enumerate(batches):
+            sess.run(store, {step: i, features: f, logits: l})
+        voted = sess.run(vote, {features: query})
+    np.testing.assert_array_equal(empty, np.zeros((3, 5)))
+    stored = [batches[2], batches[1]]  # step 2 overwrote slot 0
+    bank_features = _unit_rows(np.concatenate([f for f, _ in stored]))
+    bank_probs = np.concatenate([np.exp(l) / np.exp(l).sum(1, keepdims=True) for _, l in stored])
+    nearest = np.argsort(-_unit_rows(query).dot(bank_features.T), axis=1)[:, :2]
+    np.testing.assert_allclose(voted, bank_probs[nearest].mean(axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_neighbour_labels_overrule_an_image_s_own_prediction(tf_graph):
+    """An image whose features sit among class 0's stored images is labelled 0 by the vote,
+    though the network predicts class 1 for it: the labels the pseudo-label loss trains on."""
+    bank = NeighbourBank(slots=1, batch=4, width=2, classes=2)
+    cluster = np.array([[1.0, 0.0], [0.95, 0.05], [0.9, 0.1], [0.0, 1.0]], np.float32)
+    confident = np.log(np.array([[0.99, 0.01]] * 3 + [[0.01, 0.99]], np.float32))
+    store = bank.store(0, tf.constant(cluster), tf.constant(confident))
+    image, own = tf.constant([[0.97, 0.03]]), tf.constant([[0.2, 0.8]])
+    loss, passed = pseudo_label_loss(bank.vote(image, 3), tf.log(own), 0.9)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(store)
+        value, fraction = sess.run([loss, passed])
+    assert fraction == 1.0
+    np.testing.assert_allclose(value, -np.log(0.2), rtol=1e-5)  # label 0, not the own 1
+
+
+def test_neighbour_pseudo_labels_train_and_fill_their_bank(data_root):
+    """--pseudo_neighbours: the bank is a global variable (the training state saves it), one
+    slot written per step, and the term changes training but not the first step's losses."""
+    own = run_adaptation(AdaptationOptions(target_pseudo=1.0, pseudo_threshold=0.0), steps=2)
+    options = AdaptationOptions(target_pseudo=1.0, pseudo_threshold=0.0, pseudo_neighbours=3)
+    bank = {}
+    result = run_adaptation(options, steps=2, fetch_globals=bank)
+    assert all(np.all(np.isfinite(result[2][k])) for k in result[2])
+    np.testing.assert_allclose(own[2]['mapping_loss'][0], result[2]['mapping_loss'][0],
+                               rtol=1e-5)
+    assert any(not np.allclose(own[3][k], result[3][k]) for k in own[3])
+    features, probs = bank['neighbours/features'], bank['neighbours/probs']
+    # one epoch of batches of 8, at most 4096 images
+    slots = min(int(np.ceil(len(get_split('usps', 'train')) / 8.0)), 512)
+    assert features.shape == (slots, 8, 500) and probs.shape == (slots, 8, 10)
+    written = [i for i in range(features.shape[0]) if np.any(features[i])]
+    assert written == [0, 1]
+    np.testing.assert_allclose(np.linalg.norm(features[:2], axis=2), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(probs[:2].sum(axis=2), 1.0, rtol=1e-5)

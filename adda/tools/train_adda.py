@@ -54,6 +54,10 @@ ADVERSARY, RECIPE = 'Adversary', 'Stabilisers and recipe'
              '--augment).')
 @option('--pseudo_ramp', type=click.IntRange(min=0), default=0, group=RECIPE,
         help='With --target_pseudo: grow its weight linearly from 0 over this many iterations.')
+@option('--pseudo_neighbours', type=click.IntRange(min=0), default=0, group=RECIPE,
+        help="With --target_pseudo: each image's label is the mean prediction of its K most "
+             "similar target images (cosine of the fc3 features, among the last epoch's "
+             "batches) instead of its own prediction; 0: its own.")
 @option('--target_vat', type=NON_NEGATIVE, default=0.0, group=RECIPE,
         help='Weight of virtual adversarial training on the target images: the divergence of '
              "the target network's prediction at each image from its prediction at the worst "
@@ -77,7 +81,7 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
          adversary_leaky, adversary_layer, adversary_lr, adversary_steps, label_smoothing,
          gradient_penalty, source_pull, target_infomax, infomax_ramp, target_pseudo,
          pseudo_threshold, target_augment, pseudo_ramp, target_vat, vat_radius, target_centroid,
-         centroid_momentum, ema, **opts):
+         centroid_momentum, pseudo_neighbours, ema, **opts):
     """Adapt MODEL from SOURCE to TARGET (each dataset:split, e.g. svhn:train mnist:train).
 
     Only the target network is saved, under the same keys as a source snapshot, to
@@ -109,7 +113,8 @@ def main(source, target, model, output, gpu, device, precision, weights, adversa
                                 infomax_ramp, target_pseudo, pseudo_threshold,
                                 target_augment if target_pseudo else 0.0, pseudo_ramp,
                                 target_vat, vat_radius if target_vat else 0.0,
-                                target_centroid, centroid_momentum)
+                                target_centroid, centroid_momentum,
+                                pseudo_neighbours if target_pseudo else 0)
 
     def build(seed, start_step, plan):
         return build_adda_training(

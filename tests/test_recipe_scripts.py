@@ -32,11 +32,14 @@ def test_recipe_script_augments_its_source_and_chooses_a_snapshot(tmp_path):
     # its own source model, trained with augmentation, and every adaptation snapshot kept
     source = snap / 'usps-mnist-plus-seed3-it20+20_source'
     assert (source / 'usps-mnist-plus-seed3-it20+20_source-20.index').is_file()
-    assert yaml.safe_load((source / 'config.yaml').read_text())['options']['augment'] == 0.2
+    source_options = yaml.safe_load((source / 'config.yaml').read_text())['options']
+    assert source_options['augment'] == 0.2 and source_options['augment_zoom'] == [0.5, 0.9]
     assert not (snap / 'usps-mnist-seed3-it20+20_source').exists()
     adapt = snap / 'usps-mnist-plus-seed3-it20+20_adda'
     assert sorted(n for n in os.listdir(str(adapt)) if n.endswith('.index')) == [
         'usps-mnist-plus-seed3-it20+20_adda-10.index', 'usps-mnist-plus-seed3-it20+20_adda-20.index']
+    adapt_options = yaml.safe_load((adapt / 'config.yaml').read_text())['options']
+    assert (adapt_options['target_pseudo'], adapt_options['pseudo_neighbours']) == (1.0, 10)
     selection = yaml.safe_load((run / 'selection.yaml').read_text())
     # the source model is a candidate too (step 0: "do not adapt")
     assert [s['step'] for s in selection['snapshots']] == [0, 10, 20]

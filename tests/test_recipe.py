@@ -229,9 +229,11 @@ def test_vat_trains_the_network_not_the_prediction_it_keeps(tf_graph):
     assert slope != 0.0 and after < before
 
 
-def test_vat_adaptation_trains_and_is_drawn_by_step(data_root):
+def test_vat_adaptation_trains_and_repeats_with_the_seed(data_root):
     """--target_vat adds the term to the target network's objective (the weights move
-    differently than without it), and the same seed gives the same run again."""
+    differently than without it), and the same seed gives the same run again. (That the
+    directions are keyed by the step, so a resumed run draws the same, is
+    tests/test_cli.py's resume test.)"""
     base = run_adaptation(AdaptationOptions(target_infomax=0.1), steps=2)
     vat = run_adaptation(AdaptationOptions(target_infomax=0.1, target_vat=1.0,
                                            vat_radius=2.0), steps=2)

@@ -9,15 +9,28 @@ import yaml
 from conftest import ROOT, describe_run, run_tool
 
 
-def fake_run(results, task, seed, accuracies, iterations=10000, name=None):
+SCRIPT_SETTINGS = {}
+
+
+def script_settings(task):
+    """The arguments scripts/<task>.sh records in run.yaml today (asked of the script)."""
+    if task not in SCRIPT_SETTINGS:
+        info = yaml.safe_load(describe_run(task, 0))
+        SCRIPT_SETTINGS[task] = {k: info[k] for k in ('source', 'target', 'source_args',
+                                                      'adapt_args', 'select')}
+    return dict(SCRIPT_SETTINGS[task])
+
+
+def fake_run(results, task, seed, accuracies, iterations=10000, name=None, **settings):
     """A run's folder as the task scripts leave it (made with the task's settings unless
-    ``iterations`` says otherwise)."""
+    ``iterations`` or ``settings``, run.yaml keys, say otherwise)."""
     folder = results / (name or '{}-seed{}'.format(task, seed))
     folder.mkdir(parents=True)
-    (folder / 'run.yaml').write_text(yaml.safe_dump({
-        'task': task, 'seed': seed, 'source_iterations': iterations,
-        'adapt_iterations': iterations, 'task_settings': iterations == 10000,
-        'train_args': ''}))
+    run_yaml = script_settings(task)
+    run_yaml.update({'task': task, 'seed': seed, 'source_iterations': iterations,
+                     'adapt_iterations': iterations, 'task_settings': iterations == 10000,
+                     'train_args': ''}, **settings)
+    (folder / 'run.yaml').write_text(yaml.safe_dump(run_yaml))
     for name, value in accuracies.items():
         (folder / (name + '.yaml')).write_text(yaml.safe_dump({'accuracy': value}))
 
@@ -48,6 +61,27 @@ def test_report_keeps_runs_of_other_settings_apart(tmp_path):
     assert 'usps-mnist-seed0-it30+30 (other settings: source 30 + adaptation 30 iterations)' \
         in note
     assert 'usps-mnist-seed1 (made before run.yaml recorded its settings)' in note
+
+
+def test_report_never_averages_runs_of_another_recipe(tmp_path):
+    """Records of a recipe run made when the script had other arguments (an older recipe) are
+    not averaged with today's: the table keeps the runs made as scripts/<task>.sh makes them
+    now and names the others, with what differs."""
+    results = tmp_path / 'results'
+    curve = [(0, 0.8), (500, 0.9)]
+    fake_recipe_run(results, 'usps-mnist', 0, (0.97, 0.96), (500, (0.97, 0.96)), curve)
+    old_args = script_settings('usps-mnist-plus')['adapt_args'].split(' --target_pseudo')[0]
+    fake_recipe_run(results, 'usps-mnist', 1, (0.90, 0.90), (500, (0.90, 0.90)), curve,
+                    adapt_args=old_args)
+    result = run_tool('report', results)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert ('| USPS→MNIST | ADDA + recipe, final snapshot | — | 0.970 (1 run) | 0.970 | '
+            '0.960 (1 run) | 1 |') in lines
+    (note,) = [l for l in lines if l.startswith('Not in the table')]
+    assert ('usps-mnist-plus-seed1 (other settings than scripts/usps-mnist-plus.sh has now: '
+            'adapt_args differ)') in note
+    assert 'usps-mnist-plus-seed0' not in note
 
 
 def test_report_on_records_without_run_yaml_says_what_it_needs(tmp_path):
@@ -141,14 +175,14 @@ def test_chart_panels_ticks_bars_and_points(tmp_path):
                 assert all(abs(px - x) < width / 2 for px, _ in series)
 
 
-def fake_recipe_run(results, task, seed, final, chosen, curve, source=(0.8, 0.8)):
+def fake_recipe_run(results, task, seed, final, chosen, curve, source=(0.8, 0.8), **settings):
     """A recipe run (scripts/<task>-plus.sh): its source model's, the final and the chosen
     snapshot's (train, test) accuracies, the chosen step and the target train accuracy per
-    kept snapshot."""
+    kept snapshot (``settings``: run.yaml keys other than the script's today)."""
     accuracies = {'source_only_train': source[0], 'source_only_test': source[1],
                   'adda_train': final[0], 'adda_test': final[1],
                   'selected_train': chosen[1][0], 'selected_test': chosen[1][1]}
-    fake_run(results, task + '-plus', seed, accuracies)
+    fake_run(results, task + '-plus', seed, accuracies, **settings)
     folder = results / '{}-plus-seed{}'.format(task, seed)
     points = [{'step': step, 'accuracy': value} for step, value in curve]
     best = max(points, key=lambda p: (p['accuracy'], p['step']))

@@ -3,6 +3,7 @@
 import collections
 import glob
 import os
+import subprocess
 
 import click
 import yaml
@@ -38,6 +39,13 @@ RECIPE_RECORDS = dict([('source_only_' + s, ('recipe_source', s)) for s, _ in SP
                       [('selected_' + s, ('recipe_selected', s)) for s, _ in SPLITS])
 
 
+# What defines how a run was made, beyond its seed and iteration counts: run.yaml's record of
+# the task script's arguments. Runs of one task are averaged only when these are the same.
+RECIPE_KEYS = ('source', 'target', 'source_args', 'adapt_args', 'select')
+SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), 'scripts')
+
+
 def _read_yaml(path):
     with open(path) as f:
         return yaml.safe_load(f)
@@ -57,6 +65,48 @@ def other_settings(run_info):
     return None
 
 
+def script_settings(task):
+    """RECIPE_KEYS of the run.yaml scripts/<task>.sh writes today (with the task's own
+    iteration counts), or None where the script is not beside the package. ``task`` is one of
+    the known tasks (never a name read from a file)."""
+    script = os.path.join(SCRIPTS_DIR, task + '.sh')
+    if not os.path.isfile(script):
+        return None
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('SOURCE_ITERATIONS', 'ADAPT_ITERATIONS', 'TRAIN_ARGS')}
+    env.update(SEED='0', DESCRIBE_RUN='1')
+    try:
+        out = subprocess.run(['bash', script, 'report'], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+        info = yaml.safe_load(out.stdout) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, yaml.YAMLError):
+        return None
+    if not isinstance(info, dict):
+        return None
+    return {key: info.get(key) for key in RECIPE_KEYS}
+
+
+def _script_differences(run_infos, left_out):
+    """Drop from ``run_infos`` (folder -> run.yaml) the runs of a task made with other script
+    arguments than scripts/<task>.sh has today, into ``left_out``; where the script is not
+    beside the package, the runs of a task must agree with each other (those unlike the
+    first, by folder name, are left out)."""
+    known = set(TASKS) | {task + RECIPE_SUFFIX for task in TASKS}
+    reference = {}
+    for folder in sorted(run_infos):
+        info = run_infos[folder]
+        task = info.get('task')
+        if task not in known:
+            continue
+        if task not in reference:
+            reference[task] = script_settings(task) or {k: info.get(k) for k in RECIPE_KEYS}
+        differ = [k for k in RECIPE_KEYS if info.get(k) != reference[task][k]]
+        if differ:
+            left_out.append((os.path.basename(folder), 'other settings than scripts/{}.sh has '
+                             'now: {} differ'.format(task, ', '.join(differ))))
+            del run_infos[folder]
+
+
 def load_runs(results_dir, left_out=None):
     """task -> list of runs for every finished run under results_dir that was made with its
     task's settings; a run is a dict {(method, split): accuracy}, and a recipe run also has
@@ -69,16 +119,24 @@ def load_runs(results_dir, left_out=None):
                         '(scripts/<task>.sh write <results>/<run>/run.yaml beside their '
                         'evaluation records); evaluate with them, or read single records with '
                         'any YAML reader'.format(results_dir))
+    left_out = [] if left_out is None else left_out
+    run_infos = {}
     for run_file in run_files:
         folder = os.path.dirname(run_file)
         try:
             run_info = _read_yaml(run_file)
-            task = run_info['task']
             reason = other_settings(run_info)
-            if reason is not None:
-                if left_out is not None:
-                    left_out.append((os.path.basename(folder), reason))
-                continue
+        except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
+            raise AddaError('{}: unreadable results ({})'.format(folder, e))
+        if reason is not None:
+            left_out.append((os.path.basename(folder), reason))
+        else:
+            run_infos[folder] = run_info
+    _script_differences(run_infos, left_out)
+    for folder in sorted(run_infos):
+        run_info = run_infos[folder]
+        try:
+            task = run_info['task']
             recipe = task.endswith(RECIPE_SUFFIX)
             records = RECIPE_RECORDS if recipe else FAITHFUL_RECORDS
             run = {}

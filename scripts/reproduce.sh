@@ -44,6 +44,16 @@ datasets_of() {
   esac
 }
 
+# Sequential (the default) or pinned: with JOBS or DEVICES set, one worker per job. The runs
+# then get DEVICE resolved (auto -> cpu, gpu or npu), once, here: before the finished check
+# below, which compares each run.yaml (it records the device) with what the run would write.
+parallel=
+if [ -n "${JOBS:-}${DEVICES:-}" ]; then
+  parallel=1
+  platform=$(platform_of "${DEVICE:-auto}")
+  export DEVICE=$platform
+fi
+
 # The runs to do: RUN_TASK[i], RUN_SEED[i], RUN_NAME[i]; ALL_RUNS names every run of the sweep,
 # RUN_YAML[name] what its run.yaml must say.
 RUN_TASK=() RUN_SEED=() RUN_NAME=() ALL_RUNS=()
@@ -71,14 +81,9 @@ for task in "${TASKS[@]}"; do
   done
 done
 
-# Sequential (the default) or pinned: with JOBS or DEVICES set, one worker per job.
-parallel=
-if [ -n "${JOBS:-}${DEVICES:-}" ]; then parallel=1; fi
 jobs=${JOBS:-1}
 devices=()
 if [ -n "$parallel" ] && [ ${#RUN_NAME[@]} -gt 0 ]; then
-  platform=$(platform_of "${DEVICE:-auto}")
-  export DEVICE=$platform
   read -r -a devices <<< "${DEVICES:-}"
   jobs=${JOBS:-${#devices[@]}}
   if [ "$jobs" -eq 0 ]; then jobs=1; fi

@@ -182,6 +182,25 @@ def test_parallel_runs_each_on_its_own_cores(sweep):
             assert (folder / 'results' / name / (record + '.yaml')).is_file()
 
 
+def test_parallel_sweep_with_device_auto_finds_its_runs_finished(sweep):
+    """With JOBS and DEVICE unset (auto), the runs record the device the sweep resolved
+    (cpu here); the sweep's finished check expects the same, so the sweep ends without
+    "Not finished" and a second one skips every run (the check once expected "auto")."""
+    env, folder = sweep
+    env.update(JOBS='2', SEEDS='0 1')
+    first = run(['bash', REPRODUCE, 'usps-mnist'], env)
+    assert first.returncode == 0, first.stdout
+    assert 'Not finished' not in first.stdout
+    run_yaml = yaml.safe_load((folder / 'results' / 'usps-mnist-seed0' / 'run.yaml').read_text())
+    assert run_yaml['device'] == 'cpu'
+    count = len(calls(folder))
+    second = run(['bash', REPRODUCE, 'usps-mnist'], env)
+    assert second.returncode == 0, second.stdout
+    for seed in (0, 1):
+        assert 'usps-mnist-seed{}: finished earlier, skipping'.format(seed) in second.stdout
+    assert len(calls(folder)) == count
+
+
 @pytest.mark.parametrize('platform, variables', [
     ('npu', ('ASCEND_DEVICE_ID', 'DEVICE_ID')),
     ('gpu', ('CUDA_VISIBLE_DEVICES',)),

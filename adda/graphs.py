@@ -298,7 +298,13 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
                                    options.centroid_momentum)
     bank = None
     if pseudo and options.pseudo_neighbours:
-        bank = NeighbourBank(neighbour_slots(len(target_split), batch_size), batch_size,
+        slots = neighbour_slots(len(target_split), batch_size)
+        if options.pseudo_neighbours > slots * batch_size:
+            raise AddaError('--pseudo_neighbours {} is more than the {} target images the '
+                            'neighbour bank holds ({} batches of {})'.format(
+                                options.pseudo_neighbours, slots * batch_size, slots,
+                                batch_size))
+        bank = NeighbourBank(slots, batch_size,
                              int(target_vars[CENTROID_LAYER + '/biases'].shape[0]),
                              target_split.num_classes)
     scaler = plan.loss_scaler()

@@ -356,3 +356,18 @@ def test_neighbour_pseudo_labels_train_and_fill_their_bank(data_root):
     assert written == [0, 1]
     np.testing.assert_allclose(np.linalg.norm(features[:2], axis=2), 1.0, rtol=1e-4)
     np.testing.assert_allclose(probs[:2].sum(axis=2), 1.0, rtol=1e-5)
+
+
+def test_more_neighbours_than_the_bank_holds_is_refused(data_root):
+    """A vote over more images than the bank keeps would count some twice: refused, naming
+    the option and the bank's size."""
+    from adda.errors import AddaError
+    target = get_split('usps', 'train')
+    slots = min(int(np.ceil(len(target) / 8.0)), 512)
+    options = AdaptationOptions(target_pseudo=1.0, pseudo_neighbours=slots * 8 + 1)
+    with tf.Graph().as_default(), pytest.raises(AddaError) as error:
+        build_adda_training(get_split('mnist', 'train'), target, lenet, 8, 1e-2, 'adam',
+                            seed=0, adversary_layers=(8,), options=options)
+    assert str(error.value) == (
+        '--pseudo_neighbours {} is more than the {} target images the neighbour bank holds '
+        '({} batches of 8)'.format(slots * 8 + 1, slots * 8, slots))

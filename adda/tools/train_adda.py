@@ -54,7 +54,7 @@ ADVERSARY, RECIPE = 'Adversary', 'Stabilisers and recipe'
              '--augment).')
 @option('--pseudo_ramp', type=click.IntRange(min=0), default=0, group=RECIPE,
         help='With --target_pseudo: grow its weight linearly from 0 over this many iterations.')
-@option('--pseudo_neighbours', type=click.IntRange(min=0), default=0, group=RECIPE,
+@option('--pseudo_neighbours', type=click.IntRange(0, 256), default=0, group=RECIPE,
         help="With --target_pseudo: each image's label is the mean prediction of its K most "
              "similar target images (cosine of the fc3 features, among the last epoch's "
              "batches) instead of its own prediction; 0: its own.")

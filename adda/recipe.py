@@ -166,7 +166,8 @@ class NeighbourBank(object):
     batches (a ring, one slot per step), for pseudo-labels voted by each image's nearest
     neighbours: the mean prediction of the ``k`` bank images whose features are the most
     cosine-similar to its own (the neighbourhood consistency of NRC and AaD, Yang et al.,
-    NeurIPS 2021 and 2022, as a label). The bank starts empty (zeros): an empty slot votes
+    NeurIPS 2021 and 2022, as a label). An image's own entry from the previous epoch, while
+    the ring still holds it, is usually among them. The bank starts empty: an empty slot votes
     for no class, so until the ring is full votes are less confident. The bank is a global
     variable, so the training state saves it. Only MatMul, ArgMax and OneHot (no TopK, no
     Gather, no Scatter: the 910's documented op list has none of them).

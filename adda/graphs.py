@@ -291,10 +291,10 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
     adversary_vars = collect_vars('adversary')
     adversary_list = list(adversary_vars.values())
     average = MovingAverage(target_vars, options.ema) if options.ema else None
+    centroid_width = int(target_vars[CENTROID_LAYER + '/biases'].shape[0])
     centroids = None
     if options.target_centroid:
-        centroids = ClassCentroids(target_split.num_classes,
-                                   int(target_vars[CENTROID_LAYER + '/biases'].shape[0]),
+        centroids = ClassCentroids(target_split.num_classes, centroid_width,
                                    options.centroid_momentum)
     bank = None
     if pseudo and options.pseudo_neighbours:
@@ -304,9 +304,7 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
                             'neighbour bank holds ({} batches of {})'.format(
                                 options.pseudo_neighbours, slots * batch_size, slots,
                                 batch_size))
-        bank = NeighbourBank(slots, batch_size,
-                             int(target_vars[CENTROID_LAYER + '/biases'].shape[0]),
-                             target_split.num_classes)
+        bank = NeighbourBank(slots, batch_size, centroid_width, target_split.num_classes)
     scaler = plan.loss_scaler()
     beta1 = 0.5
 

@@ -229,6 +229,16 @@ def test_vat_trains_the_network_not_the_prediction_it_keeps(tf_graph):
     assert slope != 0.0 and after < before
 
 
+def assert_term_changes_training_only(base, result):
+    """``result`` (run_adaptation with a term) against ``base`` (without it): finite losses,
+    the first step's losses the same (computed before any update), the weights moved
+    differently."""
+    assert all(np.all(np.isfinite(result[2][k])) for k in result[2])
+    np.testing.assert_allclose(base[2]['mapping_loss'][0], result[2]['mapping_loss'][0],
+                               rtol=1e-5)
+    assert any(not np.allclose(base[3][k], result[3][k]) for k in base[3])
+
+
 def test_vat_adaptation_trains_and_repeats_with_the_seed(data_root):
     """--target_vat adds the term to the target network's objective (the weights move
     differently than without it), and the same seed gives the same run again. (That the
@@ -239,10 +249,7 @@ def test_vat_adaptation_trains_and_repeats_with_the_seed(data_root):
                                            vat_radius=2.0), steps=2)
     again = run_adaptation(AdaptationOptions(target_infomax=0.1, target_vat=1.0,
                                              vat_radius=2.0), steps=2)
-    assert all(np.all(np.isfinite(vat[2][k])) for k in vat[2])
-    # the first step's losses come before any update: the same with and without the term
-    np.testing.assert_allclose(base[2]['mapping_loss'][0], vat[2]['mapping_loss'][0], rtol=1e-5)
-    assert any(not np.allclose(base[3][k], vat[3][k]) for k in base[3])
+    assert_term_changes_training_only(base, vat)
     for k in vat[3]:
         np.testing.assert_array_equal(vat[3][k], again[3][k])
 
@@ -281,10 +288,7 @@ def test_centroid_self_training_adaptation_trains_and_keeps_its_centroids(data_r
     options = AdaptationOptions(target_infomax=0.1, target_centroid=1.0, centroid_momentum=0.5)
     centroids = {}
     result = run_adaptation(options, steps=2, fetch_globals=centroids)
-    assert all(np.all(np.isfinite(result[2][k])) for k in result[2])
-    np.testing.assert_allclose(base[2]['mapping_loss'][0], result[2]['mapping_loss'][0],
-                               rtol=1e-5)
-    assert any(not np.allclose(base[3][k], result[3][k]) for k in base[3])
+    assert_term_changes_training_only(base, result)
     value = centroids['centroids/centroids']
     assert value.shape == (10, 500)
     # two steps from 0 with momentum 0.5: 0.75 of a mean of unit vectors, so norms <= 0.75
@@ -337,6 +341,11 @@ def test_neighbour_labels_overrule_an_image_s_own_prediction(tf_graph):
     np.testing.assert_allclose(value, -np.log(0.2), rtol=1e-5)  # label 0, not the own 1
 
 
+def usps_bank_slots():
+    """Batches of 8 the bank holds for usps train: one epoch's, at most 4096 images."""
+    return min(int(np.ceil(len(get_split('usps', 'train')) / 8.0)), 512)
+
+
 def test_neighbour_pseudo_labels_train_and_fill_their_bank(data_root):
     """--pseudo_neighbours: the bank is a global variable (the training state saves it), one
     slot written per step, and the term changes training but not the first step's losses."""
@@ -344,13 +353,9 @@ def test_neighbour_pseudo_labels_train_and_fill_their_bank(data_root):
     options = AdaptationOptions(target_pseudo=1.0, pseudo_threshold=0.0, pseudo_neighbours=3)
     bank = {}
     result = run_adaptation(options, steps=2, fetch_globals=bank)
-    assert all(np.all(np.isfinite(result[2][k])) for k in result[2])
-    np.testing.assert_allclose(own[2]['mapping_loss'][0], result[2]['mapping_loss'][0],
-                               rtol=1e-5)
-    assert any(not np.allclose(own[3][k], result[3][k]) for k in own[3])
+    assert_term_changes_training_only(own, result)
     features, probs = bank['neighbours/features'], bank['neighbours/probs']
-    # one epoch of batches of 8, at most 4096 images
-    slots = min(int(np.ceil(len(get_split('usps', 'train')) / 8.0)), 512)
+    slots = usps_bank_slots()
     assert features.shape == (slots, 8, 500) and probs.shape == (slots, 8, 10)
     written = [i for i in range(features.shape[0]) if np.any(features[i])]
     assert written == [0, 1]
@@ -363,7 +368,7 @@ def test_more_neighbours_than_the_bank_holds_is_refused(data_root):
     the option and the bank's size."""
     from adda.errors import AddaError
     target = get_split('usps', 'train')
-    slots = min(int(np.ceil(len(target) / 8.0)), 512)
+    slots = usps_bank_slots()
     options = AdaptationOptions(target_pseudo=1.0, pseudo_neighbours=slots * 8 + 1)
     with tf.Graph().as_default(), pytest.raises(AddaError) as error:
         build_adda_training(get_split('mnist', 'train'), target, lenet, 8, 1e-2, 'adam',

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# USPS -> MNIST (usps1800 -> mnist2000) with the recipe (v4): scripts/usps-mnist.sh's settings
+# USPS -> MNIST (usps1800 -> mnist2000) with the recipe (v5): scripts/usps-mnist.sh's settings
 # plus the options below, 6000 adaptation iterations with a snapshot every 500, and a snapshot
 # chosen without target labels among them and the source model itself (tools/select_snapshot.py,
 # so the choice can be "do not adapt"). Usage and options as scripts/common.sh; runs are named
@@ -14,10 +14,10 @@
 # - adaptation: --target_infomax 0.3 --infomax_ramp 3000 (the target network's predictions on
 #   the target batch kept confident and class-balanced, with a weight that grows from 0 over
 #   the first 3000 iterations so that the adversarial alignment comes first), and self-training
-#   --target_pseudo 1 --pseudo_ramp 3000 --pseudo_threshold 0.8 --target_augment 0.3
+#   --target_pseudo 2 --pseudo_ramp 3000 --pseudo_threshold 0.5 --target_augment 0.3
 #   --pseudo_neighbours 10 (each target image's label is the mean prediction of its 10 most
-#   similar target images, where that reaches 0.8, and trains the network on a zoomed and
-#   shifted view of the image); 6000 iterations.
+#   similar target images, where that reaches 0.5, and trains the network, with weight 2, on a
+#   zoomed and shifted view of the image); 6000 iterations.
 # (MNIST->USPS keeps v3: scripts/mnist-usps-plus.sh.)
 source "$(dirname "$0")/common.sh"
 TASK=usps-mnist-plus
@@ -29,6 +29,6 @@ SOURCE_ARGS=(--iterations "$(source_iterations)" --batch_size 128 --display 10
              --lr 1e-3 --snapshot 5000 --solver adam --augment 0.2 --augment_zoom 0.5 0.9)
 ADAPT_ARGS=(--iterations "$(adapt_iterations)" --batch_size 128 --display 10
             --lr 2e-4 --snapshot 500 --keep 0 --solver adam --adversary_relu
-            --target_infomax 0.3 --infomax_ramp 3000 --target_pseudo 1 --pseudo_ramp 3000
-            --pseudo_threshold 0.8 --target_augment 0.3 --pseudo_neighbours 10)
+            --target_infomax 0.3 --infomax_ramp 3000 --target_pseudo 2 --pseudo_ramp 3000
+            --pseudo_threshold 0.5 --target_augment 0.3 --pseudo_neighbours 10)
 run_task "$@"

@@ -39,7 +39,8 @@ def test_recipe_script_augments_its_source_and_chooses_a_snapshot(tmp_path):
     assert sorted(n for n in os.listdir(str(adapt)) if n.endswith('.index')) == [
         'usps-mnist-plus-seed3-it20+20_adda-10.index', 'usps-mnist-plus-seed3-it20+20_adda-20.index']
     adapt_options = yaml.safe_load((adapt / 'config.yaml').read_text())['options']
-    assert (adapt_options['target_pseudo'], adapt_options['pseudo_neighbours']) == (1.0, 10)
+    assert (adapt_options['target_pseudo'], adapt_options['pseudo_threshold'],
+            adapt_options['pseudo_neighbours']) == (2.0, 0.5, 10)
     selection = yaml.safe_load((run / 'selection.yaml').read_text())
     # the source model is a candidate too (step 0: "do not adapt")
     assert [s['step'] for s in selection['snapshots']] == [0, 10, 20]

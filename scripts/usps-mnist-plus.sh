@@ -6,7 +6,7 @@
 # usps-mnist-plus-seed<SEED> and train their own source model.
 # Usage: [SEED=0] bash scripts/usps-mnist-plus.sh [PREFIX]   (options: scripts/common.sh)
 #
-# RECIPE (chosen on tuning seeds 100-102 only; docs/results.md says what was tried):
+# RECIPE (chosen on tuning seeds 100-105 only; docs/results.md says what was tried):
 # - source training: --augment 0.2 --augment_zoom 0.5 0.9 (each image shifted by up to a fifth
 #   of its size and zoomed OUT to 0.5-0.9 of its size: MNIST's digits sit in a 20x20 box inside
 #   28x28, USPS's fill the frame, so a classifier that has only seen USPS's scale transfers

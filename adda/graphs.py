@@ -11,7 +11,7 @@ import numpy as np
 
 from adda.adversary import adversarial_discriminator
 from adda.compat import tf
-from adda.data.augment import stroke, zoom_shift
+from adda.data.augment import shear, stroke, zoom_shift
 from adda.data.pipeline import each_batch, evaluation_batches, training_batches
 from adda.errors import AddaError
 from adda.layers import weight_decay
@@ -157,19 +157,20 @@ def masked_xent(labels, logits, ignore_label):
 
 def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsize=None,
                           ignore_label=None, start_step=0, plan=None, scope=None, augment=0.0,
-                          augment_stroke=0.0, augment_zoom=None):
+                          augment_stroke=0.0, augment_zoom=None, augment_shear=0.0):
     """Supervised training of ``model_fn`` on ``split``: cross-entropy plus L2 weight decay;
     with ``augment`` > 0 the images are randomly zoomed and shifted (the zoom factor drawn from
-    ``augment_zoom`` (low, high) when given), with ``augment_stroke`` > 0 their strokes
-    thickened or thinned (adda/data/augment.py)."""
+    ``augment_zoom`` (low, high) when given), with ``augment_shear`` > 0 sheared, with
+    ``augment_stroke`` > 0 their strokes thickened or thinned (adda/data/augment.py)."""
     plan = plan or DevicePlan.for_tests()
     scope = scope or model_fn.__name__
     batches = training_batches(split, batch_size, seed, lambda x: preprocessing(x, model_fn),
                                start_step=start_step, stream=SOURCE_STREAM,
-                               augment=(lambda x, step: stroke(zoom_shift(
-                                   x, augment, seed, step, zoom=augment_zoom), augment_stroke,
-                                   seed, step))
-                               if augment or augment_stroke or augment_zoom else None)
+                               augment=(lambda x, step: stroke(shear(zoom_shift(
+                                   x, augment, seed, step, zoom=augment_zoom), augment_shear,
+                                   seed, step), augment_stroke, seed, step))
+                               if augment or augment_stroke or augment_zoom or augment_shear
+                               else None)
     global_step = tf.train.get_or_create_global_step()
     model_vars = create_model_variables(model_fn, scope)
     scaler = plan.loss_scaler()

@@ -33,7 +33,7 @@ DAMAGED_SUFFIX = '.damaged'
 # (--iterations may grow: that is what resuming is for.)
 RUN_SETTINGS = ('dataset', 'split', 'source', 'target', 'model', 'solver', 'batch_size', 'lr',
                 'stepsize', 'seed', 'weights', 'weights_end', 'ignore_label', 'augment',
-                'augment_stroke', 'augment_zoom',
+                'augment_stroke', 'augment_zoom', 'augment_shear',
                 'adversary', 'adversary_leaky', 'adversary_layer', 'adversary_lr',
                 'adversary_steps', 'label_smoothing', 'gradient_penalty', 'source_pull',
                 'target_infomax', 'ema', 'infomax_ramp', 'target_pseudo', 'pseudo_threshold',

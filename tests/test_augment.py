@@ -1,11 +1,12 @@
-"""Source-training augmentation (--augment, --augment_zoom, --augment_stroke): what the
+"""Source-training augmentation (--augment, --augment_zoom, --augment_stroke, --augment_shear):
+what the
 transforms do, and that they are pure functions of (seed, step), so runs are repeatable and a
 resumed run sees the same images."""
 import numpy as np
 import yaml
 
 from adda.compat import tf
-from adda.data.augment import stroke, zoom_shift
+from adda.data.augment import shear, stroke, zoom_shift
 from adda.data.dataset import ImageSplit
 from adda.data.pipeline import training_batches
 from conftest import run_tool
@@ -75,6 +76,36 @@ def test_stroke_thickens_and_thins_by_up_to_the_strength(tf_graph):
     assert np.array_equal(same[0], half) and not np.array_equal(same[1], half)
 
 
+def slant(images):
+    """Each image's horizontal shear as a moment ratio: cov(row, column) / var(row)."""
+    ink = images[..., 0] / images[..., 0].sum(axis=(1, 2), keepdims=True)
+    rows, columns = np.mgrid[:images.shape[1], :images.shape[2]]
+    row_mean = (ink * rows).sum(axis=(1, 2), keepdims=True)
+    column_mean = (ink * columns).sum(axis=(1, 2), keepdims=True)
+    return ((ink * (rows - row_mean) * (columns - column_mean)).sum(axis=(1, 2))
+            / (ink * (rows - row_mean) ** 2).sum(axis=(1, 2)))
+
+
+def test_shear_leans_the_digit_by_a_factor_within_the_strength(tf_graph):
+    """An upright bar (slant 0) comes out leaning by the drawn factor: rows below the centre
+    move right for a positive one; its ink is kept (linear interpolation); both directions
+    occur; strength 0 is the identity."""
+    images = bar_images(n=200)
+    images[:, 6:22, 13:15] = 1.0  # a tall 16x2 stroke, like a USPS one
+    assert np.allclose(slant(images), 0.0)
+    assert np.array_equal(run(shear(tf.constant(images), 0.0, 1, 5)), images)
+    out = run(shear(tf.constant(images), 0.5, 1, 5))
+    leaned = slant(out)
+    assert np.abs(leaned).max() <= 0.5 + 1e-3 and leaned.min() < -0.3 and leaned.max() > 0.3
+    assert np.allclose(out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)), rtol=1e-5)
+    assert out.min() >= 0.0 and out.max() <= 1.0 + 1e-6
+    one = out[np.argmax(leaned)]  # leaning most to the right at the bottom
+    bottom, top = one[21, :, 0], one[6, :, 0]
+    assert (bottom * np.arange(28)).sum() / bottom.sum() > (top * np.arange(28)).sum() / top.sum()
+    again = run([shear(tf.constant(images), 0.5, 1, 5), shear(tf.constant(images), 0.5, 1, 6)])
+    assert np.array_equal(again[0], out) and not np.array_equal(again[1], out)
+
+
 def test_draws_depend_only_on_seed_and_step(tf_graph):
     images = tf.constant(bar_images())
     same = run([zoom_shift(images, 0.2, 1, 5), zoom_shift(images, 0.2, 1, 5)])
@@ -117,9 +148,14 @@ def test_train_records_the_augmentation_and_rejects_a_bad_strength(data_root, tm
     assert zoomed.returncode == 0, zoomed.stderr[-2000:]
     config = yaml.safe_load((tmp_path / 'small' / 'config.yaml').read_text())
     assert config['options']['augment_zoom'] == [0.6, 1.0]
+    leaning = run_tool('train', *(common[:3] + ['lean'] + common[4:]), '--augment_shear', 0.4)
+    assert leaning.returncode == 0, leaning.stderr[-2000:]
+    config = yaml.safe_load((tmp_path / 'lean' / 'config.yaml').read_text())
+    assert (config['options']['augment'], config['options']['augment_shear']) == (0.0, 0.4)
     upside = run_tool('train', *(common[:3] + ['other'] + common[4:]), '--augment_zoom', 1.0, 0.6)
     assert upside.returncode == 2 and 'LOW 1.0 is above HIGH 0.6' in upside.stderr
     assert 'Traceback' not in upside.stderr and not (tmp_path / 'other').exists()
-    bad = run_tool('train', *(common[:3] + ['other'] + common[4:]), '--augment', 0.9)
-    assert bad.returncode == 2 and '--augment' in bad.stderr and 'Traceback' not in bad.stderr
-    assert not (tmp_path / 'other').exists()
+    for option, value in (('--augment', 0.9), ('--augment_shear', -0.1)):
+        bad = run_tool('train', *(common[:3] + ['other'] + common[4:]), option, value)
+        assert bad.returncode == 2 and option in bad.stderr and 'Traceback' not in bad.stderr
+        assert not (tmp_path / 'other').exists()

@@ -1,4 +1,5 @@
-"""Random zoom and shift, and stroke thickness, of training images (options of source training).
+"""Random zoom and shift, shear, and stroke thickness, of training images (options of source
+training).
 
 Drawn from a stateless generator keyed by (seed, step), so a resumed run sees the same images.
 """
@@ -51,3 +52,24 @@ def stroke(images, strength, seed, step, stream=0):
     thicker = tf.cast(amount > 0, images.dtype)
     towards = thicker * dilated + (1.0 - thicker) * eroded
     return images + tf.abs(amount) * (towards - images)
+
+
+def shear(images, strength, seed, step, stream=0):
+    """Each NHWC image sheared horizontally by a random factor s in [-strength, strength]:
+    a row y pixels below the centre row moves s * y pixels to the right (linear
+    interpolation; what comes in from outside the image is 0). USPS's digits are deslanted,
+    MNIST's lean. ``strength`` 0: unchanged."""
+    if not strength:
+        return images
+    batch, height, width = (int(d) for d in images.shape[:3])
+    key = tf.stack([tf.cast(seed, tf.int64),
+                    tf.cast(step, tf.int64) - _KEY_OFFSET * (1 + stream)])  # < 0: its own keys
+    factor = tf.random.stateless_uniform([batch, 1, 1, 1], seed=key, minval=-strength,
+                                         maxval=strength)
+    rows = tf.reshape(tf.range(height, dtype=tf.float32) - 0.5 * (height - 1), [1, height, 1, 1])
+    columns = tf.range(width, dtype=tf.float32)
+    # output pixel (y, x) reads input column x - s * y: as a dense [B, H, W, W] weight matrix
+    # (a triangle kernel, so bilinear), which needs no gathers
+    wanted = tf.reshape(columns, [1, 1, width, 1]) - factor * rows
+    weights = tf.nn.relu(1.0 - tf.abs(wanted - tf.reshape(columns, [1, 1, 1, width])))
+    return tf.matmul(weights, images)

@@ -34,10 +34,14 @@ DATA = 'Data and model'
              '1+A] (--augment still sets the shift; below 1 the digit shrinks: e.g. 0.6 1.0 '
              "makes USPS digits, which fill their frame, look like MNIST's, which sit in a "
              '20x20 box of 28x28) [default: from --augment].')
+@option('--augment_shear', type=click.FloatRange(0.0, 1.0), default=0.0, group=DATA,
+        help='Shear each training image horizontally by a random factor in [-S, S] (each row '
+             'moves S pixels per row it lies below the centre; USPS\'s digits are deslanted, '
+             'MNIST\'s lean; 0: off, the original).')
 @device_options
 @adda_command
 def main(dataset, split, model, output, gpu, device, precision, weights, weights_end,
-         ignore_label, augment, augment_stroke, augment_zoom, **opts):
+         ignore_label, augment, augment_stroke, augment_zoom, augment_shear, **opts):
     """Train MODEL on DATASET's SPLIT; snapshots go to snapshot/OUTPUT/OUTPUT-<iteration>.
 
     Example: python tools/train.py mnist2000 train lenet lenet_mnist2000 --solver adam
@@ -68,7 +72,7 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
             data, model_fn, opts['batch_size'], opts['lr'], opts['solver'], seed,
             stepsize=opts['stepsize'], ignore_label=ignore_label, start_step=start_step,
             plan=plan, scope=model, augment=augment, augment_stroke=augment_stroke,
-            augment_zoom=augment_zoom)
+            augment_zoom=augment_zoom, augment_shear=augment_shear)
 
     def restore_initial(sess, graph):
         if weights:
@@ -80,7 +84,8 @@ def main(dataset, split, model, output, gpu, device, precision, weights, weights
     opts.update(dataset=dataset, split=split, model=model, output=output, device=device,
                 precision=precision, weights=weights, weights_end=weights_end,
                 ignore_label=ignore_label, augment=augment, augment_stroke=augment_stroke,
-                augment_zoom=list(augment_zoom) if augment_zoom else None)
+                augment_zoom=list(augment_zoom) if augment_zoom else None,
+                augment_shear=augment_shear)
     return run_training(opts, build, restore_initial, labels=[''])
 
 

@@ -34,6 +34,7 @@ def test_recipe_script_augments_its_source_and_chooses_a_snapshot(tmp_path):
     assert (source / 'usps-mnist-plus-seed3-it20+20_source-20.index').is_file()
     source_options = yaml.safe_load((source / 'config.yaml').read_text())['options']
     assert source_options['augment'] == 0.2 and source_options['augment_zoom'] == [0.5, 0.9]
+    assert source_options['augment_shear'] == 0.5
     assert not (snap / 'usps-mnist-seed3-it20+20_source').exists()
     adapt = snap / 'usps-mnist-plus-seed3-it20+20_adda'
     assert sorted(n for n in os.listdir(str(adapt)) if n.endswith('.index')) == [
@@ -60,7 +61,7 @@ def test_recipe_script_augments_its_source_and_chooses_a_snapshot(tmp_path):
     # The faithful run of the same seed trains its source model without augmentation.
     script('usps-mnist.sh')
     config = yaml.safe_load((snap / 'usps-mnist-seed3-it20+20_source' / 'config.yaml').read_text())
-    assert config['options']['augment'] == 0.0
+    assert config['options']['augment'] == 0.0 and config['options']['augment_shear'] == 0.0
 
     report = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'report.py'),
                              str(results)], stdout=subprocess.PIPE, encoding='utf-8',

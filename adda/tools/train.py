@@ -35,8 +35,8 @@ DATA = 'Data and model'
              "makes USPS digits, which fill their frame, look like MNIST's, which sit in a "
              '20x20 box of 28x28) [default: from --augment].')
 @option('--augment_shear', type=click.FloatRange(0.0, 1.0), default=0.0, group=DATA,
-        help='Shear each training image horizontally by a random factor in [-S, S] (each row '
-             'moves S pixels per row it lies below the centre; USPS\'s digits are deslanted, '
+        help='Shear each training image horizontally by a factor s drawn from [-S, S] (a row '
+             'y pixels below the centre moves s*y pixels right; USPS\'s digits are deslanted, '
              'MNIST\'s lean; 0: off, the original).')
 @device_options
 @adda_command

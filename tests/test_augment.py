@@ -1,7 +1,6 @@
 """Source-training augmentation (--augment, --augment_zoom, --augment_stroke, --augment_shear):
-what the
-transforms do, and that they are pure functions of (seed, step), so runs are repeatable and a
-resumed run sees the same images."""
+what the transforms do, and that they are pure functions of (seed, step), so runs are
+repeatable and a resumed run sees the same images."""
 import numpy as np
 import yaml
 
@@ -87,7 +86,7 @@ def slant(images):
 
 
 def test_shear_leans_the_digit_by_a_factor_within_the_strength(tf_graph):
-    """An upright bar (slant 0) comes out leaning by the drawn factor: rows below the centre
+    """An upright bar (slant 0) comes out leaning by at most the strength: rows below the centre
     move right for a positive one; its ink is kept (linear interpolation); both directions
     occur; strength 0 is the identity."""
     images = bar_images(n=200)

@@ -342,7 +342,8 @@ def _remove_run(output_dir):
 def prepare_run_dir(output_dir, opts):
     """Lock ``output_dir`` (created if needed) for this run, make sure it does not mix with
     another run, choose what ``--resume`` continues from, then start its train.log; returns
-    the ResumePoint or None.
+    (the ResumePoint or None, the FolderLock, which the run releases when it ends; the process's
+    exit releases it too).
 
     Nothing is written, and nothing of an earlier run touched, before the folder is known to
     be free, the run it holds is known to be the one resumed (or ``--overwrite`` replaces it)
@@ -393,4 +394,4 @@ def prepare_run_dir(output_dir, opts):
     moved = _set_aside(damaged)
     if moved:
         logging.warning('Moved the damaged state files aside: %s', ', '.join(moved))
-    return resume
+    return resume, lock

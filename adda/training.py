@@ -198,7 +198,16 @@ def run_training(opts, build_graph, restore_initial, labels):
     opts.update(steps_per_run=plan.steps_per_run, shards=plan.shards,
                 loss_scale=plan.loss_scale.mode if plan.loss_scale.mode != 'fixed' else
                 plan.loss_scale.value)
-    resume = prepare_run_dir(output_dir, opts)  # lock, intact state to resume, train.log
+    resume, lock = prepare_run_dir(output_dir, opts)  # lock, intact state to resume, train.log
+    try:
+        return _train(opts, build_graph, restore_initial, labels, output_dir, run_device, plan,
+                      resume)
+    finally:
+        lock.release()
+
+
+def _train(opts, build_graph, restore_initial, labels, output_dir, run_device, plan, resume):
+    """run_training once the run folder is locked and the state to resume chosen."""
     seed = opts['seed']
     if opts['resume']:
         if resume is None:

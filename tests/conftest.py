@@ -11,6 +11,75 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(os.path.dirname(ROOT), 'shared', 'data')
 sys.path.insert(0, ROOT)
+# The checkpoint keys of a LeNet snapshot (the original implementation's).
+LENET_KEYS = sorted(['conv1/weights', 'conv1/biases', 'conv2/weights', 'conv2/biases',
+                     'fc3/weights', 'fc3/biases', 'fc4/weights', 'fc4/biases'])
+IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
+# Which pass runs what (docs/runtimes.md). The Ascend tests run under TensorFlow 1.15 only.
+# The runtime-independent ones (marked `once`) run everywhere, except that with SPLIT set (by
+# .ci/run, which runs both passes side by side) each runs in one pass only: those of the files
+# below in the TF 2.x pass, the others in the TF 1.15 pass, so that the two take about as long.
+SPLIT = 'ADDA_TESTS_SPLIT'
+ONCE_IN_TF2 = ('test_readme.py', 'test_recipe_scripts.py', 'test_report.py', 'test_sweeps.py',
+               'test_task_scripts.py')
+LEFT_OUT = {
+    'ascend': 'Ascend tests (stand-in npu_bridge, NPU graphs and loss scaling, --device npu '
+              'runs): they run under Python 3.7 + TensorFlow 1.15, the Ascend image\'s runtime '
+              '(.venv37)',
+    'once': 'runtime-independent tests: with {}=1 (.ci/run) the other pass runs them'.format(
+        SPLIT),
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'ascend: runs under TensorFlow 1.15 only (the Ascend '
+                                       'image\'s runtime)')
+    config.addinivalue_line('markers', 'once: does not depend on the runtime; .ci/run runs it '
+                                       'in one pass only (conftest.ONCE_IN_TF2)')
+
+
+def belongs_here(item, tf2, split):
+    """None when ``item`` runs in this pass, else the LEFT_OUT reason it does not."""
+    if tf2 and item.get_closest_marker('ascend'):
+        return 'ascend'
+    if split and item.get_closest_marker('once') and (
+            os.path.basename(str(item.fspath)) in ONCE_IN_TF2) != tf2:
+        return 'once'
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out what belongs to the other pass, and say so at the end."""
+    from adda.compat import TF2
+    split = bool(os.environ.get(SPLIT))
+    kept, deselected, counts = [], [], {}
+    for item in items:
+        reason = belongs_here(item, TF2, split)
+        if reason:
+            deselected.append(item)
+            counts[reason] = counts.get(reason, 0) + 1
+        else:
+            kept.append(item)
+    config._adda_left_out = counts
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for reason, count in sorted(getattr(config, '_adda_left_out', {}).items()):
+        terminalreporter.write_line('Not run in this pass: {} {}'.format(count, LEFT_OUT[reason]))
+
+
+def require(condition, reason):
+    """Skip the test with ``reason`` unless ``condition``; under CI (CI=true), where .ci/run
+    is meant to provide what is missing, fail with the reason instead."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail('{} (CI=true: .ci/run should have provided it)'.format(reason),
+                    pytrace=False)
+    pytest.skip(reason)
 
 
 def digit_images(labels, side, channels=1, seed=0):
@@ -90,13 +159,82 @@ def empty_root(tmp_path, monkeypatch):
     return root
 
 
-def run_tool(tool, *args, **kwargs):
-    """Run tools/<tool>.py in a subprocess; returns the CompletedProcess (text output)."""
+def run_tool_process(tool, *args, **kwargs):
+    """Run tools/<tool>.py in a subprocess; returns the CompletedProcess (text output).
+
+    For what only a real process shows: the entry point itself, signals, exit statuses as the
+    shell sees them, what TensorFlow's C++ side prints."""
     env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHONIOENCODING='utf-8', **kwargs.pop('env', {}))
     command = [sys.executable, os.path.join(ROOT, 'tools', tool + '.py')] + [str(a) for a in args]
     return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           encoding='utf-8', env=env, cwd=kwargs.pop('cwd', ROOT),
                           timeout=kwargs.pop('timeout', 600))
+
+
+def _cli_runner():
+    from click.testing import CliRunner
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into stdout by default
+    except TypeError:
+        return CliRunner()  # click >= 8.2 keeps them apart
+
+
+def _flush_only(handler_refs=()):
+    """logging.shutdown without the closing (its argument: weak references to handlers)."""
+    for ref in handler_refs:
+        handler = ref()
+        if handler is not None:
+            handler.flush()
+
+
+def run_tool(tool, *args, **kwargs):
+    """Run ``python tools/<tool>.py args`` in this process (adda.tools.<tool>.main through
+    click's CliRunner): a CompletedProcess with its exit status and output, as run_tool_process
+    gives, without starting Python and TensorFlow again.
+
+    ``env`` adds environment variables and ``cwd`` sets the folder for the call; both, the
+    environment the tool changes (CUDA_VISIBLE_DEVICES), sys.argv and the logging handlers are
+    restored afterwards. An exception the tool lets through becomes its traceback on stderr
+    and exit status 1, as in a process."""
+    import importlib
+    import logging
+    import traceback
+    kwargs.pop('timeout', None)
+    assert 'PYTHONPATH' not in kwargs.get('env', {}), 'a PYTHONPATH needs run_tool_process'
+    argv = [str(a) for a in args]
+    main = importlib.import_module('adda.tools.' + tool).main
+    saved_env, saved_cwd, saved_argv = dict(os.environ), os.getcwd(), sys.argv
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    saved_shutdown = logging.shutdown
+    # The tool's logging.config.dictConfig closes every handler of the process; absl's (TF 1.15)
+    # writes to the stream pytest captured at import, which closing would break for the rest of
+    # the session (a process of its own has a real stderr, which handlers never close).
+    logging.shutdown = _flush_only
+    try:
+        os.environ.update({k: str(v) for k, v in kwargs.pop('env', {}).items()})
+        os.chdir(str(kwargs.pop('cwd', ROOT)))
+        sys.argv = [os.path.join(ROOT, 'tools', tool + '.py')] + argv
+        result = _cli_runner().invoke(main, argv, catch_exceptions=True)
+        stdout, stderr, status = result.stdout, result.stderr, result.exit_code
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            stderr += 'Traceback (most recent call last):\n' + ''.join(
+                traceback.format_exception(*result.exc_info))
+            status = 1
+    finally:
+        logging.shutdown = saved_shutdown
+        for handler in root.handlers:
+            if handler not in saved_handlers:
+                handler.close()
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    assert not kwargs, 'unknown arguments: {}'.format(sorted(kwargs))
+    return subprocess.CompletedProcess(['tools/{}.py'.format(tool)] + argv, status, stdout,
+                                       stderr)
 
 
 def describe_run(task, seed, env=None, prefix=None):
@@ -105,6 +243,27 @@ def describe_run(task, seed, env=None, prefix=None):
     command = ['bash', os.path.join(ROOT, 'scripts', task + '.sh')] + ([prefix] if prefix else [])
     return subprocess.run(command, env=env, stdout=subprocess.PIPE, check=True,
                           universal_newlines=True).stdout
+
+
+def snapshot_accuracy(prefix, dataset, split, root=None):
+    """Accuracy of the LeNet snapshot at ``prefix`` (or the newest in a folder) on a split,
+    computed here with a graph of its own (not the tools' evaluation graph): an independent
+    check of what a tool reports."""
+    import numpy as np
+    from adda.checkpoints import resolve_weights, restore
+    from adda.compat import tf
+    from adda.data import get_split
+    from adda.models import get_model_fn, preprocessing
+    from adda.util import collect_vars
+    model_fn = get_model_fn('lenet')
+    data = get_split(dataset, split, **({'root': str(root)} if root else {}))
+    with tf.Graph().as_default():
+        images = tf.constant(data.images)
+        logits, _ = model_fn(preprocessing(images, model_fn), scope='lenet', is_training=False)
+        with tf.Session() as sess:
+            restore(sess, collect_vars('lenet'), resolve_weights(str(prefix)))
+            predicted = sess.run(tf.argmax(logits, -1))
+    return float(np.mean(predicted == data.labels))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, run_tool, write_mnist, write_usps
+from conftest import ROOT, run_tool_process, write_mnist, write_usps
 from helpers_ascend import (npu_optimizer, read_json_lines, recorded_configs, with_pythonpath,
                             write_fake_python, write_file, write_moxing, write_npu_bridge)
 
@@ -67,8 +67,8 @@ def npu_env(tmp_path, npu_form):
 # --- the tools with --device npu -------------------------------------------------------------
 
 def test_npu_without_npu_bridge_is_one_error_line(data_root, tmp_path):
-    result = run_tool('train', 'mnist', 'train', 'lenet', 'out', '--iterations', '2',
-                      '--device', 'npu', '--snapshot_dir', tmp_path / 'snap')
+    result = run_tool_process('train', 'mnist', 'train', 'lenet', 'out', '--iterations', '2',
+                              '--device', 'npu', '--snapshot_dir', tmp_path / 'snap')
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -76,13 +76,14 @@ def test_npu_without_npu_bridge_is_one_error_line(data_root, tmp_path):
     assert 'Traceback' not in result.stdout + result.stderr
 
 
+@pytest.mark.ascend
 def test_npu_with_stand_in_bridge(data_root, tmp_path, npu_env):
     env, record = npu_env
     snap = tmp_path / 'snap'
     # Training: --device npu, default precision = mixed = allow_mix_precision.
-    result = run_tool('train', 'mnist', 'train', 'lenet', 'out', '--iterations', '10',
-                      '--batch_size', '16', '--seed', '0', '--device', 'npu',
-                      '--snapshot_dir', snap, env=env)
+    result = run_tool_process('train', 'mnist', 'train', 'lenet', 'out', '--iterations', '10',
+                              '--batch_size', '16', '--seed', '0', '--device', 'npu',
+                              '--snapshot_dir', snap, env=env)
     assert result.returncode == 0, result.stderr
     assert RUNNING_ON_NPU.format('allow_mix_precision') in result.stdout + result.stderr
     config = read_yaml(snap / 'out' / 'config.yaml')
@@ -96,8 +97,8 @@ def test_npu_with_stand_in_bridge(data_root, tmp_path, npu_env):
     for path in record.iterdir():
         path.unlink()
     out = tmp_path / 'eval.yaml'
-    result = run_tool('eval_classification', 'mnist', 'test', 'lenet', snap / 'out',
-                      '--device', 'auto', '--precision', 'fp32', '--output', out, env=env)
+    result = run_tool_process('eval_classification', 'mnist', 'test', 'lenet', snap / 'out',
+                              '--device', 'auto', '--precision', 'fp32', '--output', out, env=env)
     assert result.returncode == 0, result.stderr
     assert RUNNING_ON_NPU.format('force_fp32') in result.stdout + result.stderr
     record_yaml = read_yaml(out)
@@ -148,6 +149,7 @@ def read_lines(path):
         return f.read().splitlines()
 
 
+@pytest.mark.once
 def test_modelarts_entry_copies_runs_and_copies_back(entry_dir, small_data, tmp_path):
     train_url = tmp_path / 'train url'
     work = tmp_path / 'work; echo injected'
@@ -175,6 +177,7 @@ def test_modelarts_entry_copies_runs_and_copies_back(entry_dir, small_data, tmp_
     assert 'npu_train.sh exited with status 0' in result.stdout
 
 
+@pytest.mark.once
 def test_modelarts_entry_default_work_dir_is_the_code_folder(entry_dir, small_data, tmp_path):
     train_url = tmp_path / 'out'
     result = run([sys.executable, entry_dir / 'modelarts_entry.py', '--data_url', small_data,
@@ -186,6 +189,7 @@ def test_modelarts_entry_default_work_dir_is_the_code_folder(entry_dir, small_da
     assert env['ADDA_DEVICE'] == '<unset>'  # npu_train.sh's default (npu) applies
 
 
+@pytest.mark.once
 @pytest.mark.parametrize('status', [1, 3])
 def test_modelarts_entry_fails_when_npu_train_fails(entry_dir, small_data, tmp_path, status):
     train_url = tmp_path / 'out'
@@ -198,6 +202,7 @@ def test_modelarts_entry_fails_when_npu_train_fails(entry_dir, small_data, tmp_p
     assert (train_url / 'logs' / 'fake.log').is_file()
 
 
+@pytest.mark.once
 def test_modelarts_entry_uses_moxing_for_obs(entry_dir, small_data, tmp_path):
     obs = tmp_path / 'obs'
     shutil.copytree(str(small_data), str(obs / 'bucket' / 'data'))
@@ -216,6 +221,7 @@ def test_modelarts_entry_uses_moxing_for_obs(entry_dir, small_data, tmp_path):
     assert read_lines(obs / 'bucket' / 'train' / 'args.txt')[2] == str(work / 'data')
 
 
+@pytest.mark.once
 def test_modelarts_entry_obs_without_moxing_is_one_error(entry_dir, tmp_path):
     result = run([sys.executable, entry_dir / 'modelarts_entry.py',
                   '--data_url', 'obs://bucket/data/', '--train_url', tmp_path / 'out'],
@@ -228,6 +234,7 @@ def test_modelarts_entry_obs_without_moxing_is_one_error(entry_dir, tmp_path):
     assert 'Running' not in result.stdout  # npu_train.sh did not run
 
 
+@pytest.mark.once
 def test_modelarts_entry_missing_data_is_one_error(entry_dir, tmp_path):
     result = run([sys.executable, entry_dir / 'modelarts_entry.py',
                   '--data_url', tmp_path / 'nothing', '--train_url', tmp_path / 'out'],
@@ -259,6 +266,7 @@ def tool_calls(log):
     return read_json_lines(log) if log.exists() else []
 
 
+@pytest.mark.once
 def test_npu_train_runs_the_tasks_on_the_npu(tmp_path, fake_python):
     python, log = fake_python
     result = run_npu_train(tmp_path, python, log, {'SOURCE_ITERATIONS': '3'})
@@ -294,6 +302,7 @@ def test_npu_train_runs_the_tasks_on_the_npu(tmp_path, fake_python):
     assert result.stdout.rstrip().endswith('[CANN-Modelzoo] npu_train.sh finished')
 
 
+@pytest.mark.once
 def test_npu_train_device_from_the_environment(tmp_path, fake_python):
     python, log = fake_python
     result = run_npu_train(tmp_path, python, log,
@@ -307,6 +316,7 @@ def test_npu_train_device_from_the_environment(tmp_path, fake_python):
     assert (tmp_path / 'out' / 'results' / 'usps-mnist-seed4' / 'adda_test.yaml').is_file()
 
 
+@pytest.mark.once
 def test_npu_train_runs_svhn_when_present(tmp_path, fake_python):
     python, log = fake_python
     write_file(str(tmp_path / 'data' / 'svhn' / 'train_32x32.mat'), '')
@@ -317,6 +327,7 @@ def test_npu_train_runs_svhn_when_present(tmp_path, fake_python):
     assert 'Skipping' not in result.stdout
 
 
+@pytest.mark.once
 def test_npu_train_fails_when_a_step_fails(tmp_path, fake_python):
     python, log = fake_python
     result = run_npu_train(tmp_path, python, log, {'FAKE_PYTHON_FAIL': 'train_adda.py'})
@@ -334,6 +345,7 @@ def test_npu_train_fails_when_a_step_fails(tmp_path, fake_python):
     assert (out / 'results' / 'mnist-usps-seed0' / 'source_only_test.yaml').is_file()
 
 
+@pytest.mark.once
 def test_npu_train_unknown_task_fails(tmp_path, fake_python):
     python, log = fake_python
     result = run_npu_train(tmp_path, python, log, {'ADDA_TASKS': 'mnist-svhn'})
@@ -342,12 +354,14 @@ def test_npu_train_unknown_task_fails(tmp_path, fake_python):
     assert tool_calls(log) == []
 
 
+@pytest.mark.once
 def test_npu_train_without_tensorflow_fails(tmp_path):
     result = run_npu_train(tmp_path, '/bin/false', tmp_path / 'python.log')
     assert result.returncode == 1
     assert 'ERROR: /bin/false cannot import tensorflow' in result.stdout
 
 
+@pytest.mark.once
 def test_npu_train_missing_data_path_fails(tmp_path, fake_python):
     python, log = fake_python
     env = {'PYTHON': str(python), 'FAKE_PYTHON_LOG': str(log)}
@@ -359,6 +373,7 @@ def test_npu_train_missing_data_path_fails(tmp_path, fake_python):
 
 # --- the whole route: modelarts_entry.py -> npu_train.sh -> the tools, on the stand-ins ------
 
+@pytest.mark.ascend
 def test_modelarts_entry_end_to_end_on_stand_ins(tmp_path, npu_env):
     env, record = npu_env
     obs = tmp_path / 'obs'

@@ -14,9 +14,12 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, run_tool
+from conftest import ROOT, run_tool_process
 from helpers_ascend import (STANDINS, recorded_configs, recorded_graphs, recorded_loops,
                             with_pythonpath)
+
+# The Ascend runtime only (TensorFlow 1.15): conftest.belongs_here.
+pytestmark = pytest.mark.ascend
 
 ALLOW_LIST = os.path.join(ROOT, 'tests', 'ascend_910_ops.txt')
 LOOP_OPS = ('While', 'StatelessWhile', 'Enter', 'Exit', 'NextIteration', 'LoopCond')
@@ -276,7 +279,7 @@ def test_the_tools_on_the_npu_keep_the_contract(data_root, tmp_path, npu_form):
     failures = []
     for tool, args in runs:
         env, record = npu_run_env(tmp_path / tool)
-        result = run_tool(tool, *args, env=env)
+        result = run_tool_process(tool, *args, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         log = result.stdout + result.stderr
         (graph_def,) = recorded_graphs(record)
@@ -309,7 +312,7 @@ def test_npu_iterations_must_fit_the_loop(data_root, tmp_path, npu_form):
     for option, value in (('--iterations', 25), ('--snapshot', 15)):
         args = ['mnist', 'train', 'lenet', 'x', '--device', 'npu', '--snapshot_dir',
                 tmp_path / 'snap', '--iterations', 20, '--snapshot', 10, option, value]
-        result = run_tool('train', *args, env=env)
+        result = run_tool_process('train', *args, env=env)
         assert result.returncode == 1
         lines = [l for l in result.stderr.splitlines() if l.strip()]
         assert lines == ['Error: {} {} is not a multiple of --steps_per_run 10: the NPU runs 10 '

@@ -8,6 +8,9 @@ import pytest
 from ascend_ops import read_allow_list, read_sources
 from conftest import ROOT
 
+# The Ascend runtime only (TensorFlow 1.15): conftest.belongs_here.
+pytestmark = pytest.mark.ascend
+
 ALLOW_LIST = os.path.join(ROOT, 'tests', 'ascend_910_ops.txt')
 URL = re.compile(r'https?://[^\s/]+\.[^\s/]+/\S*$')
 

@@ -13,7 +13,8 @@ from adda.data import get_dataset, get_split
 from adda.data.download import fetch
 from adda.data.subsets import subset_indices
 from adda.errors import AddaError, DatasetError
-from conftest import ROOT, SHARED_DATA, digit_images, usps_text, write_idx, write_mnist
+from conftest import (ROOT, SHARED_DATA, digit_images, require, usps_text, write_idx,
+                      write_mnist)
 
 
 def test_mnist_parses_idx_files(data_root):
@@ -214,9 +215,8 @@ def test_not_a_mat_file(data_root):
 
 # --- the real data --------------------------------------------------------------------------
 
-@pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED_DATA, 'mnist')),
-                    reason='../shared/data is not here')
 def test_real_mnist_and_usps_counts(monkeypatch):
+    require(os.path.isdir(os.path.join(SHARED_DATA, 'mnist')), '../shared/data is not here')
     monkeypatch.setenv('ADDA_DATA_DIR', SHARED_DATA)
     mnist, usps = get_dataset('mnist'), get_dataset('usps')
     assert (len(mnist.train), len(mnist.test)) == (60000, 10000)

@@ -1,4 +1,5 @@
 """tools/embed.py: the t-SNE picture of source and target features, per snapshot."""
+import numpy as np
 import yaml
 
 from conftest import run_tool
@@ -27,6 +28,18 @@ def test_embedding_of_the_source_and_the_adapted_model(data_root, tmp_path):
     assert [len(p['points']) for p in record['panels']] == [100, 100]
     assert all(len(xy) == 2 for xy in record['panels'][1]['points'])
     assert record['panels'][0]['points'] != record['panels'][1]['points']
+    # the picture keeps the features' structure: in each panel a source image's nearest
+    # neighbour in the plane is mostly of its class (chance: 0.1; the tiny digits are easy)
+    for panel in record['panels']:
+        assert nearest_neighbour_agreement(panel['points'][:50], record['classes'][:50]) > 0.6
+
+
+def nearest_neighbour_agreement(points, classes):
+    """The fraction of points whose nearest other point has the same class."""
+    xy, classes = np.array(points), np.array(classes)
+    distances = ((xy[:, None] - xy[None]) ** 2).sum(-1)
+    np.fill_diagonal(distances, np.inf)
+    return float(np.mean(classes[distances.argmin(1)] == classes))
 
 
 def test_embedding_errors_are_one_line(data_root, tmp_path):

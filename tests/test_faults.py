@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_tool
+from conftest import LENET_KEYS, ROOT, require, run_tool, snapshot_accuracy
 
 TRAIN = ['--batch_size', 32, '--lr', 1e-3, '--solver', 'adam', '--seed', 0]
 PAUSE_ENV = 'ADDA_TEST_PAUSE_BEFORE_RENAME'
@@ -59,32 +59,27 @@ def read_whole(prefix):
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
 
 
-def evaluate(prefix, data_root):
-    """Accuracy of the LeNet snapshot at ``prefix`` on the tiny MNIST test split (in-process)."""
-    from adda.checkpoints import restore
-    from adda.compat import tf
-    from adda.data import get_split
-    from adda.models import get_model_fn, preprocessing
-    from adda.util import collect_vars
-    model_fn = get_model_fn('lenet')
-    data = get_split('mnist', 'test', root=str(data_root))
-    with tf.Graph().as_default():
-        images = tf.constant(data.images)
-        logits, _ = model_fn(preprocessing(images, model_fn), scope='lenet', is_training=False)
-        with tf.Session() as sess:
-            restore(sess, collect_vars('lenet'), prefix)
-            predicted = sess.run(tf.argmax(logits, -1))
-    return float(np.mean(predicted == data.labels))
-
-
 def check_consistent(folder, data_root):
-    """Every snapshot and state the indexes name is complete: it loads and evaluates."""
+    """Every snapshot and state the indexes name is complete (each tensor reads back whole),
+    and the newest snapshot evaluates to the same accuracy by the tool and by a graph of its
+    own."""
     named = index_names(folder)
     for prefix in named:
-        assert 0.0 <= evaluate(prefix, data_root) <= 1.0
+        assert sorted(read_whole(prefix)) == LENET_KEYS
     for prefix in index_names(os.path.join(str(folder), 'state')):
         assert 'global_step' in read_whole(prefix)
+    if named:
+        assert tool_accuracy(named[-1]) == snapshot_accuracy(named[-1], 'mnist', 'test',
+                                                            data_root)
     return named
+
+
+def tool_accuracy(prefix):
+    """The accuracy eval_classification prints for the snapshot on the tiny MNIST test split."""
+    result = ok(run_tool('eval_classification', 'mnist', 'test', 'lenet', prefix))
+    lines = result.stdout.splitlines()
+    return float(lines[[i for i, l in enumerate(lines) if l.endswith('Overall accuracy:')][-1] +
+                       1].split()[-1])
 
 
 def train(snap, name, iterations, *extra, **kwargs):
@@ -218,8 +213,9 @@ def small_disk_available():
     return probe.returncode == 0
 
 
-needs_small_disk = pytest.mark.skipif(not small_disk_available(),
-                                      reason='cannot mount a tmpfs in a user namespace here')
+@pytest.fixture
+def needs_small_disk():
+    require(small_disk_available(), 'cannot mount a tmpfs in a user namespace here (unshare -rm)')
 
 
 def on_small_disk(tmp_path, size, command):
@@ -238,7 +234,7 @@ def on_small_disk(tmp_path, size, command):
     return result, disk, copy
 
 
-@needs_small_disk
+@pytest.mark.usefixtures('needs_small_disk')
 def test_full_disk_names_the_disk_and_keeps_the_previous_snapshot(data_root, tmp_path):
     # 12 MB: the first snapshot (1.7 MB) and state (5.2 MB with Adam's slots) fit, the second
     # snapshot too, but not the second state beside the first.
@@ -263,7 +259,7 @@ def test_full_disk_names_the_disk_and_keeps_the_previous_snapshot(data_root, tmp
     assert os.path.basename(check_consistent(copy / 'full', data_root)[-1]) == 'full-40'
 
 
-@needs_small_disk
+@pytest.mark.usefixtures('needs_small_disk')
 def test_full_disk_while_writing_records_exports_and_downloads(data_root, tmp_path):
     snap = tmp_path / 'snap'
     ok(train(snap, 'src', 10))

@@ -62,6 +62,7 @@ def test_fixed_scale_skips_but_keeps_its_value():
     np.testing.assert_array_equal(before, after)
 
 
+@pytest.mark.ascend
 def test_npu_scaling_through_the_adapter_optimizer(npu):
     """The same behaviour through NPULossScaleOptimizer and its managers (stand-in)."""
     before, after, seen = run(lambda: NpuScaling(npu, LossScale('dynamic', None)), 1e-8, 2)

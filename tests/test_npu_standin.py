@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import SHARED_DATA, run_tool
+from conftest import SHARED_DATA, require, run_tool_process
 from helpers_ascend import STANDINS, recorded_loops, with_pythonpath
+
+# The Ascend runtime only (TensorFlow 1.15): conftest.belongs_here.
+pytestmark = pytest.mark.ascend
 
 K = 10
 
@@ -162,12 +165,12 @@ def npu_tool_env(tmp_path, npu_form):
     return env, record
 
 
-@pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED_DATA, 'mnist')),
-                    reason='needs MNIST and USPS in ../shared/data')
 def test_npu_tools_on_real_digits_skip_nothing_and_record_the_form(tmp_path, npu_tool_env,
                                                                    npu_form):
     """Source training and adaptation on the real digits at the default dynamic scale (2**15):
     no step overflows, each call ran K iterations, config.yaml says which adapter form ran."""
+    require(os.path.isdir(os.path.join(SHARED_DATA, 'mnist')),
+            'needs MNIST and USPS in ../shared/data')
     env, record = npu_tool_env
     env['ADDA_DATA_DIR'] = SHARED_DATA
     snap = tmp_path / 'snap'
@@ -176,7 +179,7 @@ def test_npu_tools_on_real_digits_skip_nothing_and_record_the_form(tmp_path, npu
     for tool, args in (('train', ['usps1800', 'train', 'lenet', 'src', '--lr', 1e-3]),
                        ('train_adda', ['usps1800:train', 'mnist2000:train', 'lenet', 'ad',
                                        '--weights', snap / 'src', '--lr', 2e-4])):
-        result = run_tool(tool, *(args + common), env=env)
+        result = run_tool_process(tool, *(args + common), env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         log = result.stdout + result.stderr
         assert 'npu_bridge: {} ('.format(npu_form) in log

@@ -9,7 +9,10 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SHARED_DATA, write_mnist, write_usps
+from conftest import ROOT, SHARED_DATA, require, write_mnist, write_usps
+
+# Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
+pytestmark = pytest.mark.once
 
 MARK = '<!-- README test: run -->'
 
@@ -71,8 +74,8 @@ def copy_checkout(target):
 
 
 def test_the_marked_commands_run_as_written(tmp_path):
-    if not shutil.which('git') or not os.path.isdir(os.path.join(ROOT, '.git')):
-        pytest.skip('needs the git checkout to copy')
+    require(shutil.which('git') and os.path.isdir(os.path.join(ROOT, '.git')),
+            'needs the git checkout to copy')
     clone = tmp_path / 'adda'
     copy_checkout(clone)
     data = os.environ.get('ADDA_DATA_DIR') or SHARED_DATA

@@ -8,6 +8,9 @@ import yaml
 
 from conftest import ROOT, describe_run, run_tool
 
+# Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
+pytestmark = pytest.mark.once
+
 
 SCRIPT_SETTINGS = {}
 

@@ -12,6 +12,7 @@ def npu_parameters(config):
     return custom.name, custom.parameter_map
 
 
+@pytest.mark.ascend
 def test_auto_picks_the_npu_with_mixed_precision(npu, npu_form):
     """With the stand-in npu_bridge of each form; the 2021 npu_init has no npu_config_proto
     (v1), the later one completes the config with it (soft placement, v2)."""
@@ -30,6 +31,7 @@ def test_auto_picks_the_npu_with_mixed_precision(npu, npu_form):
                                              ('mixed', b'allow_mix_precision'),
                                              ('allow_fp32_to_fp16', b'allow_fp32_to_fp16'),
                                              ('must_keep_origin_dtype', b'must_keep_origin_dtype')])
+@pytest.mark.ascend
 def test_npu_precision_modes(npu, precision, mode):
     run = session.session_config('npu', precision)
     assert npu_parameters(run.config)[1]['precision_mode'].s == mode

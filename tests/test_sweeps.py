@@ -17,6 +17,9 @@ import yaml
 
 from conftest import ROOT, describe_run, write_mnist, write_usps
 
+# Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
+pytestmark = pytest.mark.once
+
 REPRODUCE = os.path.join(ROOT, 'scripts', 'reproduce.sh')
 NPU_TRAIN = os.path.join(ROOT, 'npu_train.sh')
 RECORDS = ('source_only_train', 'source_only_test', 'adda_train', 'adda_test')

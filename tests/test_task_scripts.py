@@ -8,6 +8,9 @@ import pytest
 
 from conftest import ROOT
 
+# Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
+pytestmark = pytest.mark.once
+
 SCRIPTS = ('mnist-usps', 'usps-mnist', 'svhn-mnist', 'mnist-usps-plus', 'usps-mnist-plus')
 
 

@@ -1,0 +1,215 @@
+"""Golden runs of train_adda.py: the faithful step, each adaptation term alone, the recipe
+scripts' adaptation settings and every term together give the same first 30 losses, the same
+final snapshot and the same recorded config as the values stored in tests/golden/ (one file
+per runtime), and ``--help`` reads as stored (one file per click version, which format it
+differently).
+
+The stored values pin the numerics of the adaptation step: op creation order (the
+discriminator's initial weights come from the graph's op count), the order in which the terms
+add to the objective, stateless random keys, optimizer slots. Write them again, only when a
+change is meant to alter them, with ADDA_WRITE_GOLDEN=1.
+"""
+import json
+import os
+import zlib
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import ROOT, run_tool, write_mnist, write_usps
+
+GOLDEN = os.path.join(ROOT, 'tests', 'golden')
+WRITE = bool(os.environ.get('ADDA_WRITE_GOLDEN'))
+STEPS = 30
+COMMON = ['--iterations', STEPS, '--snapshot', STEPS, '--display', 1, '--batch_size', 16,
+          '--seed', 0, '--device', 'cpu']
+TINY = ['--lr', 1e-3, '--solver', 'adam', '--adversary', 32]
+PSEUDO = ['--target_pseudo', 1.0, '--pseudo_threshold', 0.5, '--target_augment', 0.3,
+          '--pseudo_ramp', 10]
+# name -> (source, target, arguments)
+CASES = {
+    'faithful': ('mnist', 'usps', TINY),
+    'faithful (fc3)': ('mnist', 'usps', TINY + ['--adversary_layer', 'fc3']),
+    'adversary_lr': ('mnist', 'usps', TINY + ['--adversary_lr', 1e-4]),
+    'adversary_steps': ('mnist', 'usps', TINY + ['--adversary_steps', 2]),
+    'label_smoothing': ('mnist', 'usps', TINY + ['--label_smoothing', 0.1]),
+    'gradient_penalty': ('mnist', 'usps', TINY + ['--gradient_penalty', 1.0]),
+    'source_pull': ('mnist', 'usps', TINY + ['--source_pull', 1e-2]),
+    'source_pull (fc3)': ('mnist', 'usps', TINY + ['--source_pull', 1e-2,
+                                                   '--adversary_layer', 'fc3']),
+    'target_infomax': ('mnist', 'usps', TINY + ['--target_infomax', 0.3, '--infomax_ramp', 10]),
+    'target_pseudo': ('usps', 'mnist', TINY + PSEUDO),
+    'pseudo_neighbours': ('usps', 'mnist', TINY + PSEUDO + ['--pseudo_neighbours', 5]),
+    'target_vat': ('mnist', 'usps', TINY + ['--target_vat', 1.0, '--vat_radius', 1.0]),
+    'target_centroid': ('mnist', 'usps', TINY + ['--target_centroid', 0.3,
+                                                 '--centroid_momentum', 0.8]),
+    'ema': ('mnist', 'usps', TINY + ['--ema', 0.9]),
+    'every term': ('usps', 'mnist', TINY + PSEUDO + [
+        '--adversary_lr', 1e-4, '--adversary_steps', 2, '--label_smoothing', 0.1,
+        '--gradient_penalty', 1.0, '--source_pull', 1e-2, '--target_infomax', 0.3,
+        '--infomax_ramp', 10, '--pseudo_neighbours', 5, '--target_vat', 1.0,
+        '--target_centroid', 0.3, '--ema', 0.9]),
+    # scripts/mnist-usps-plus.sh and scripts/usps-mnist-plus.sh's ADAPT_ARGS (the iterations,
+    # batch size and snapshots aside)
+    'mnist-usps-plus.sh': ('mnist', 'usps', [
+        '--lr', 2e-4, '--keep', 0, '--solver', 'adam', '--adversary_relu', '--target_infomax',
+        0.3, '--infomax_ramp', 3000]),
+    'usps-mnist-plus.sh': ('usps', 'mnist', [
+        '--lr', 2e-4, '--keep', 0, '--solver', 'adam', '--adversary_relu', '--target_infomax',
+        0.3, '--infomax_ramp', 3000, '--target_pseudo', 2, '--pseudo_ramp', 3000,
+        '--pseudo_threshold', 0.5, '--target_augment', 0.3, '--pseudo_neighbours', 10]),
+}
+# what config.yaml records about the machine and the moment, left out of the comparison
+VOLATILE = ('command', 'host', 'time', 'python', 'tensorflow', 'adda')
+
+
+def runtime():
+    from adda.compat import TF2
+    return 'tf2' if TF2 else 'tf1'
+
+
+def golden_path(name):
+    return os.path.join(GOLDEN, name)
+
+
+def load_golden(name):
+    path = golden_path(name)
+    if not os.path.isfile(path):
+        pytest.fail('{} is missing: write it with ADDA_WRITE_GOLDEN=1'.format(path))
+    with open(path) as f:
+        return f.read()
+
+
+def fingerprint(values):
+    """Per variable: the sum, the sum of magnitudes and three fixed random projections."""
+    prints = {}
+    for name in sorted(values):
+        flat = np.asarray(values[name], np.float64).ravel()
+        rng = np.random.RandomState(zlib.crc32(name.encode('utf8')) & 0x7fffffff)
+        prints[name] = [float(flat.sum()), float(np.abs(flat).sum())] + [
+            float(rng.normal(size=flat.size).dot(flat)) for _ in range(3)]
+    return prints
+
+
+def checkpoint_values(prefix):
+    from adda.compat import tf
+    return {name: tf.train.load_variable(prefix, name)
+            for name, _ in tf.train.list_variables(prefix)}
+
+
+def event_losses(folder):
+    """name -> the losses of every step, from the run's TensorBoard events (--display 1)."""
+    from adda.compat import tf
+    losses = {}
+    for name in sorted(os.listdir(folder)):
+        if not name.startswith('events.out.tfevents'):
+            continue
+        for event in tf.train.summary_iterator(os.path.join(folder, name)):
+            for value in event.summary.value:
+                if value.tag.startswith('loss/'):
+                    losses.setdefault(value.tag[5:], {})[event.step] = value.simple_value
+    return {name: [by_step[s] for s in sorted(by_step)] for name, by_step in losses.items()}
+
+
+def recorded_options(path, tmp):
+    """config.yaml's options in their order, the run's temporary folder written <tmp>."""
+    with open(path) as f:
+        config = yaml.safe_load(f)
+    text = json.dumps([[k, v] for k, v in config['options'].items()])
+    rest = {k: v for k, v in config.items() if k not in VOLATILE + ('options',)}
+    return json.loads(text.replace(str(tmp), '<tmp>')), rest
+
+
+@pytest.fixture(scope='module')
+def sources(tmp_path_factory):
+    """A data root and a source snapshot trained on each of mnist and usps (fixed seed)."""
+    tmp = tmp_path_factory.mktemp('golden')
+    write_mnist(str(tmp / 'data' / 'mnist'))
+    write_usps(str(tmp / 'data' / 'usps'))
+    env = {'ADDA_DATA_DIR': str(tmp / 'data')}
+    snapshots = {}
+    for dataset in ('mnist', 'usps'):
+        result = run_tool('train', dataset, 'train', 'lenet', 'src_' + dataset, '--iterations',
+                          60, '--snapshot', 60, '--batch_size', 32, '--lr', 1e-3, '--solver',
+                          'adam', '--seed', 0, '--device', 'cpu', '--snapshot_dir',
+                          tmp / 'snap', env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        snapshots[dataset] = tmp / 'snap' / 'src_{0}'.format(dataset) / \
+            'src_{0}-60'.format(dataset)
+    return tmp, env, snapshots
+
+
+@pytest.fixture(scope='module')
+def golden():
+    """The stored values of this runtime (written at the end with ADDA_WRITE_GOLDEN=1)."""
+    name = 'adaptation-{}.json'.format(runtime())
+    found = {} if WRITE else json.loads(load_golden(name))
+    yield found
+    if WRITE:
+        os.makedirs(GOLDEN, exist_ok=True)
+        with open(golden_path(name), 'w') as f:
+            json.dump(found, f, indent=1, sort_keys=True)
+            f.write('\n')
+
+
+def test_source_snapshots_are_the_stored_ones(sources, golden):
+    """What every case starts from: if these differ, source training changed, not adaptation."""
+    _, _, snapshots = sources
+    prints = {dataset: fingerprint(checkpoint_values(str(prefix)))
+              for dataset, prefix in snapshots.items()}
+    if WRITE:
+        golden['sources'] = prints
+        return
+    for dataset, stored in golden['sources'].items():
+        for name, values in stored.items():
+            np.testing.assert_allclose(prints[dataset][name], values, rtol=1e-5, atol=1e-5,
+                                       err_msg='source snapshot {} {}'.format(dataset, name))
+
+
+@pytest.mark.parametrize('case', sorted(CASES))
+def test_adaptation_equals_the_stored_run(sources, golden, case):
+    tmp, env, snapshots = sources
+    source, target, args = CASES[case]
+    output = case.replace(' ', '_').replace('(', '').replace(')', '').replace('.', '_')
+    snap = tmp / 'runs'
+    result = run_tool('train_adda', source + ':train', target + ':train', 'lenet', output,
+                      '--weights', snapshots[source], '--snapshot_dir', snap, *(COMMON + args),
+                      env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = snap / output
+    losses = event_losses(str(folder))
+    snapshot = fingerprint(checkpoint_values(str(folder / '{}-{}'.format(output, STEPS))))
+    options, rest = recorded_options(str(folder / 'config.yaml'), tmp)
+    found = {'losses': losses, 'snapshot': snapshot, 'options': options, 'config': rest}
+    assert sorted(losses) == ['adversary_loss', 'mapping_loss']
+    assert all(len(v) == STEPS for v in losses.values())
+    if WRITE:
+        golden.setdefault('cases', {})[case] = found
+        return
+    stored = golden['cases'][case]
+    assert options == stored['options']
+    assert rest == stored['config']
+    for name in ('mapping_loss', 'adversary_loss'):
+        np.testing.assert_allclose(losses[name], stored['losses'][name], rtol=1e-5, atol=1e-6,
+                                   err_msg=name)
+    assert sorted(snapshot) == sorted(stored['snapshot'])
+    for name, values in stored['snapshot'].items():
+        np.testing.assert_allclose(snapshot[name], values, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_help_reads_as_stored():
+    import click
+    try:
+        from importlib.metadata import version
+        click_version = version('click')
+    except ImportError:  # Python 3.7
+        click_version = click.__version__
+    name = 'train_adda-help-click{}.txt'.format('.'.join(click_version.split('.')[:2]))
+    text = run_tool('train_adda', '--help', env={'COLUMNS': '80'}).stdout
+    if WRITE:
+        os.makedirs(GOLDEN, exist_ok=True)
+        with open(golden_path(name), 'w') as f:
+            f.write(text)
+        return
+    assert text == load_golden(name)

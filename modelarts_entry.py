@@ -23,13 +23,14 @@ import subprocess
 import sys
 
 CODE_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, CODE_DIR)
+from adda.tasks import DEFAULT_TASKS, TASKS  # noqa: E402  (the task table; standard library)
 TRAIN_SCRIPT = 'npu_train.sh'
 # Where ModelArts training jobs mount their input and output by default.
 DEFAULT_DATA_URL = '/home/ma-user/modelarts/inputs/data_url_0/'
 DEFAULT_TRAIN_URL = '/home/ma-user/modelarts/outputs/train_url_0/'
 REMOTE_PREFIXES = ('obs://', 's3://', 's3a://')
 MAX_SEED = 2 ** 32 - 3  # the tools' --seed range
-TASKS = ('mnist-usps', 'usps-mnist', 'svhn-mnist')  # npu_train.sh's, scripts/<task>.sh
 
 
 class EntryError(Exception):
@@ -166,8 +167,8 @@ def parse_args(argv=None):
     parser.add_argument('--precision', default=None,
                         help='mixed, fp32 or an NPU precision_mode (default: mixed on the NPU)')
     parser.add_argument('--tasks', default=None,
-                        help='Tasks to run, comma- or space-separated (default: mnist-usps,'
-                             'usps-mnist,svhn-mnist)')
+                        help='Tasks to run, comma- or space-separated, of {} (default: '
+                             '{})'.format(', '.join(TASKS), ','.join(DEFAULT_TASKS)))
     parser.add_argument('--source_iterations', type=positive_int, default=None,
                         help='Source training iterations (default: the task scripts\')')
     parser.add_argument('--adapt_iterations', type=positive_int, default=None,

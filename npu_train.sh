@@ -13,7 +13,8 @@
 #   ADDA_DEVICE=npu       npu, cpu, gpu or auto (ADDA_DEVICE=cpu runs the same on a CPU)
 #   ADDA_PRECISION        default: mixed on the NPU (allow_mix_precision), the tools' default
 #                         elsewhere; the NPU also takes its precision_mode names
-#   ADDA_TASKS="mnist-usps usps-mnist svhn-mnist"   which tasks, in order
+#   ADDA_TASKS="mnist-usps usps-mnist svhn-mnist"   which tasks, in order (any of
+#                         python -m adda.tasks)
 #   SOURCE_ITERATIONS / ADAPT_ITERATIONS  shorter runs (default: the task scripts' 10000)
 #   SEED=0  PYTHON=python3  TRAIN_ARGS (extra training options, e.g. "--steps_per_run 10")
 #   JOBS=N  DEVICES="0 1 ..."  run up to N tasks at once (by default JOBS = the number of
@@ -28,6 +29,10 @@
 # folders there to start it over.
 set -uo pipefail
 
+case "${1:-}" in  # the comment block above is the usage
+  -h|--help) sed -n '2,/^set -uo pipefail/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
+esac
+
 say() { printf '[CANN-Modelzoo] %s\n' "$*"; }
 die() { say "ERROR: $*" >&2; exit 1; }
 absolute() { mkdir -p "$1" && (cd "$1" && pwd); }
@@ -35,7 +40,17 @@ same_dir() { [ "$(cd "$1" && pwd -P)" = "$(cd "$2" && pwd -P)" ]; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 code_dir=$(cd "${1:-$here}" 2>/dev/null && pwd) || die "code_dir ${1:-} is not a folder"
-[ -f "$code_dir/scripts/common.sh" ] || die "code_dir $code_dir has no scripts/common.sh"
+[ -f "$code_dir/adda/tasks.py" ] || die "code_dir $code_dir has no adda/tasks.py"
+# tasks_py ARG...: python -m adda.tasks (the task table; the standard library only, so any
+# Python 3 reads it, also before PYTHON is known to work).
+tasks_py() {
+  local p
+  for p in "${PYTHON:-python3}" python3 python; do
+    (cd "$code_dir" && "$p" -m adda.tasks "$@" 2> /dev/null) && return 0
+  done
+  return 1
+}
+known_tasks=$(tasks_py | tr '\n' ' ') || die "no Python 3 here can read $code_dir/adda/tasks.py"
 # The settings, checked before anything is created.
 for name in SEED SOURCE_ITERATIONS ADAPT_ITERATIONS; do
   value=${!name:-}
@@ -48,10 +63,11 @@ done
 case ${ADDA_DEVICE:-npu} in npu|cpu|gpu|auto) ;;
   *) die "ADDA_DEVICE=${ADDA_DEVICE} is not one of npu, cpu, gpu, auto" ;; esac
 [ -z "${JOBS:-}" ] || [[ $JOBS =~ ^[1-9][0-9]*$ ]] || die "JOBS=$JOBS is not a whole number of at least 1"
-read -r -a task_list <<< "${ADDA_TASKS:-mnist-usps usps-mnist svhn-mnist}"
+default_tasks=$(tasks_py --default | tr '\n' ' ')
+read -r -a task_list <<< "${ADDA_TASKS:-$default_tasks}"
 for task in ${task_list[@]+"${task_list[@]}"}; do
-  case $task in mnist-usps|usps-mnist|svhn-mnist) ;;
-    *) die "unknown task $task in ADDA_TASKS (known: mnist-usps usps-mnist svhn-mnist)" ;; esac
+  case " $known_tasks" in *" $task "*) ;;
+    *) die "unknown task $task in ADDA_TASKS (known: ${known_tasks% })" ;; esac
 done
 work_dir=$(absolute "${2:-$code_dir}") || die "cannot create work_dir ${2:-}"
 data_path=${3:-${ADDA_DATA_DIR:-$work_dir/data}}
@@ -62,7 +78,7 @@ output_path=$(absolute "${4:-$work_dir/output}") || die "cannot create output_pa
 device=${ADDA_DEVICE:-npu}
 precision=${ADDA_PRECISION:-}
 if [ -z "$precision" ] && [ "$device" = npu ]; then precision=mixed; fi
-tasks=${ADDA_TASKS:-mnist-usps usps-mnist svhn-mnist}
+tasks=${ADDA_TASKS:-${default_tasks% }}
 seed=${SEED:-0}
 python=${PYTHON:-python3}
 
@@ -70,49 +86,27 @@ mkdir -p "$output_path/logs" || die "cannot write to $output_path"
 log=$output_path/npu_train.log
 : > "$log" || die "cannot write $log"
 
-# run_name TASK: the task scripts' name for the run (scripts/common.sh run_name_of: with other
-# iteration counts than the task's it ends in -it<source>+<adaptation>).
-run_name() { (source "$code_dir/scripts/common.sh" > /dev/null && run_name_of "$1" "$seed"); }
+# run_name TASK: the task's name for the run (adda/tasks.py: with other iteration counts than
+# the task's it ends in -it<source>+<adaptation>).
+run_name() { tasks_py --name "$1" "$seed" "${SOURCE_ITERATIONS:-}" "${ADAPT_ITERATIONS:-}"; }
 
+# svhn_missing TASK: the task reads SVHN (too large to download here) and its files are absent.
 svhn_missing() {
-  [ "$1" = svhn-mnist ] && { [ ! -f "$data_path/svhn/train_32x32.mat" ] ||
-                             [ ! -f "$data_path/svhn/test_32x32.mat" ]; }
+  case " $(tasks_py --datasets "$1") " in *" svhn "*) ;; *) return 1 ;; esac
+  [ ! -f "$data_path/svhn/train_32x32.mat" ] || [ ! -f "$data_path/svhn/test_32x32.mat" ]
 }
 
-# run_parallel: the tasks, up to JOBS at once, each pinned to one of DEVICES (PIN_DEVICE in
-# scripts/common.sh) with its output in logs/<task>.log; each task's "status seconds" goes to
-# $claims/<task>/status. One worker per job takes the tasks in order (mkdir claims one).
+# run_parallel: the tasks, up to JOBS at once, each pinned to one of DEVICES, with its output
+# in logs/<task>.log, through the sweeps' scheduler (adda/sweep.py); each task's "status
+# seconds" goes to $claims/<task>/status.
 run_parallel() {
-  local platform jobs devices=() w
-  platform=$(source "$code_dir/scripts/common.sh" && platform_of "$device") || return 1
-  export DEVICE=$platform
-  read -r -a devices <<< "${DEVICES:-}"
-  jobs=${JOBS:-${#devices[@]}}
-  if [ "$jobs" -eq 0 ]; then jobs=1; fi
-  if [ ${#devices[@]} -eq 0 ]; then
-    read -r -a devices <<< "$(source "$code_dir/scripts/common.sh" && default_devices "$platform" "$jobs")"
-  fi
-  (source "$code_dir/scripts/common.sh" && check_devices "$platform" "${devices[@]}") || return 1
+  local task runnable=()
   claims=$(mktemp -d) || return 1
-  say "Running up to $jobs tasks at once, on $platform ${devices[*]}"
-  worker() {
-    local task prefix task_start status stop=
-    trap 'stop=1' INT TERM  # Ctrl-C: the tasks under way save and stop, no other starts
-    for task in $tasks; do
-      [ -z "$stop" ] || break
-      [ -f "$code_dir/scripts/$task.sh" ] && ! svhn_missing "$task" || continue
-      mkdir "$claims/$task" 2> /dev/null || continue
-      prefix=$(run_name "$task")
-      say "Start $task ($prefix) on $platform $1, log $output_path/logs/$task.log"
-      task_start=$SECONDS
-      PIN_DEVICE=$1 bash "$code_dir/scripts/$task.sh" "$prefix" > "$output_path/logs/$task.log" 2>&1 < /dev/null
-      status=$?
-      echo "$status $((SECONDS - task_start))" > "$claims/$task/status"
-      if [ "$status" -eq 130 ] || [ "$status" -eq 143 ]; then stop=1; fi
-    done
-  }
-  for ((w = 0; w < jobs; w++)); do worker "${devices[w % ${#devices[@]}]}" & done
-  wait
+  for task in $tasks; do
+    [ -f "$code_dir/scripts/$task.sh" ] && ! svhn_missing "$task" && runnable+=("$task")
+  done
+  (cd "$code_dir" && "$python" -m adda.sweep --modelzoo "$output_path/logs" "$claims" \
+     ${runnable[@]+"${runnable[@]}"})
 }
 
 run_all() {

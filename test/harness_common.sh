@@ -8,7 +8,18 @@ NETWORK=ADDA_ID1026_for_TensorFlow  # the seed's ModelZoo name
 RANK_SIZE=1
 HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CODE_DIR=$(dirname "$HARNESS_DIR")
-KNOWN_TASKS="mnist-usps usps-mnist svhn-mnist mnist-usps-plus usps-mnist-plus"
+# tasks_py ARG...: python -m adda.tasks, the task table (the standard library only, so any
+# Python 3 here reads it, whatever PYTHON is).
+tasks_py() {
+  local p
+  for p in "${PYTHON:-python3}" python3 python; do
+    (cd "$CODE_DIR" && "$p" -m adda.tasks "$@" 2> /dev/null) && return 0
+  done
+  return 1
+}
+KNOWN_TASKS=$(tasks_py | tr '\n' ' ') ||
+  { echo "[Error] no Python 3 here can read adda/tasks.py" >&2; exit 1; }
+KNOWN_TASKS=${KNOWN_TASKS% }
 
 fail() { echo "[Error] $*" >&2; exit 1; }
 

@@ -62,8 +62,8 @@ export TRAIN_ARGS=${TRAIN_ARGS:-}
 export DEVICE=$device PRECISION=$precision
 export SNAPSHOT_DIR=$work/snapshot RESULTS_DIR=$work/results
 unset PREFIX
-run_name=$( (source "$CODE_DIR/scripts/common.sh" > /dev/null && run_name_of "$task" "$SEED") ) ||
-  fail "cannot name the run (scripts/common.sh)"
+run_name=$(tasks_py --name "$task" "$SEED" "$SOURCE_ITERATIONS" "$ADAPT_ITERATIONS") ||
+  fail "cannot name the run (adda/tasks.py)"
 
 say "$NETWORK: scripts/$task.sh as $run_name, $SOURCE_ITERATIONS + $ADAPT_ITERATIONS iterations," \
     "seed $SEED, device $device${precision:+ ($precision)}, ASCEND_DEVICE_ID $ASCEND_DEVICE_ID"
@@ -74,10 +74,12 @@ device_line=$(grep -m1 'Running on' "$log" | sed 's/^\[[^]]*\] *[A-Z]* *//') || 
 summary=$(grep -E '^(Source only|ADDA|Chosen): ' "$log") || true
 if [ -n "$summary" ]; then say "Accuracy on $task's target, train / test split:"; say "$summary"; fi
 
-case $task in
-  *-plus) record=$RESULTS_DIR/$run_name/selected_train.yaml ;;
-  *) record=$RESULTS_DIR/$run_name/adda_train.yaml ;;
-esac
+# a task that chooses a snapshot without labels (run.yaml: select: true) reports the choice
+if grep -qx 'select: true' "$RESULTS_DIR/$run_name/run.yaml" 2> /dev/null; then
+  record=$RESULTS_DIR/$run_name/selected_train.yaml
+else
+  record=$RESULTS_DIR/$run_name/adda_train.yaml
+fi
 accuracy=$(awk '/^accuracy:/ {print $2}' "$record" 2> /dev/null) || true
 [ -n "$accuracy" ] || fail "no accuracy in $record"
 

@@ -52,28 +52,15 @@ iterations=$((warmup_steps + train_steps))
 started=$SECONDS
 prepare_output
 
-# The task's settings, as scripts/<task>.sh would run them for this many iterations (its
-# DESCRIBE_RUN output, scripts/common.sh run_yaml).
-settings=$(SOURCE_ITERATIONS=$iterations ADAPT_ITERATIONS=$iterations TRAIN_ARGS= PREFIX= \
-           SEED=$SEED DESCRIBE_RUN=1 bash "$CODE_DIR/scripts/$task.sh") ||
-  fail "cannot read the settings of scripts/$task.sh"
-# setting KEY: the value of 'KEY: value' in the settings, a quoted YAML string unquoted.
-setting() {
-  local value
-  value=$(grep -m1 "^$1: " <<< "$settings" | cut -d' ' -f2-) || true
-  [ -n "$value" ] || fail "scripts/$task.sh describes no $1"
-  case $value in "'"*"'") value=${value:1:${#value}-2}; value=${value//\'\'/\'} ;; esac
-  printf '%s' "$value"
-}
-source_set=$(setting source)
-target_set=$(setting target)
-source_text=$(setting source_args)
-adapt_text=$(setting adapt_args)
+# The task's datasets and tools' arguments for this many iterations, and its run name
+# (adda/tasks.py, as scripts/<task>.sh would run them).
+settings=$(tasks_py --args "$task" "$iterations" "$iterations") ||
+  fail "cannot read the settings of $task (adda/tasks.py)"
+{ read -r source_set target_set; read -r source_text; read -r adapt_text; } <<< "$settings"
 read -r -a source_args <<< "$source_text"
 read -r -a adapt_args <<< "$adapt_text"
-run_name=$(export SOURCE_ITERATIONS=$iterations ADAPT_ITERATIONS=$iterations; \
-           source "$CODE_DIR/scripts/common.sh" > /dev/null && run_name_of "$task" "$SEED") ||
-  fail "cannot name the run (scripts/common.sh)"
+run_name=$(tasks_py --name "$task" "$SEED" "$iterations" "$iterations") ||
+  fail "cannot name the run (adda/tasks.py)"
 
 extra_args=(--seed "$SEED" --snapshot_dir "$work/snapshot" --device "$device")
 if [ -n "$precision" ]; then extra_args+=(--precision "$precision"); fi

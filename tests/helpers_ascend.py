@@ -50,7 +50,7 @@ def copy_parallel(src_url, dst_url):
 
 FAKE_PYTHON = '''\
 #!{python}
-"""Stands in for the tools' interpreter in npu_train.sh tests: records, fakes, no TensorFlow."""
+"""Stands in for the tools' interpreter in npu_train.sh tests: records and fakes the tools."""
 import json
 import os
 import sys
@@ -59,6 +59,8 @@ argv = sys.argv[1:]
 if argv[:1] == ['-c']:
     print('Python 3.7.5, TensorFlow 1.15.0 (fake)')
     sys.exit(0)
+if argv[:1] == ['-m']:  # the project's own modules (adda.run, adda.sweep): the real interpreter
+    os.execv({python!r}, [{python!r}] + argv)
 with open(os.environ['FAKE_PYTHON_LOG'], 'a') as f:
     f.write(json.dumps(argv) + '\\n')
 tool = os.path.basename(argv[0])

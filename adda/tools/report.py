@@ -3,24 +3,22 @@
 import collections
 import glob
 import os
-import subprocess
 
 import click
 import yaml
 
 from adda.cli import adda_command, command, option
 from adda.errors import AddaError
+from adda.tasks import CHOICE_RECORDS, MODEL_RECORDS, TASKS as TABLE, base_tasks
 
-TASKS = collections.OrderedDict([
-    ('mnist-usps', 'MNIST→USPS'), ('usps-mnist', 'USPS→MNIST'), ('svhn-mnist', 'SVHN→MNIST')])
-RECIPE_SUFFIX = '-plus'  # scripts/<task>-plus.sh: the stabilised recipe's runs of <task>
+# The faithful tasks (the table's rows) and their recipe tasks: adda/tasks.py.
+TASKS = collections.OrderedDict((task.name, task.label) for task in base_tasks())
 # method -> (label, the paper's accuracy per task as (mean, std)); Tzeng et al. 2017, on the
 # target training split only. A method the paper does not report has an empty dict.
 METHODS = collections.OrderedDict([
-    ('source_only', ('source only', {'mnist-usps': (0.752, 0.016), 'usps-mnist': (0.571, 0.017),
-                                     'svhn-mnist': (0.601, 0.011)})),
-    ('adda', ('ADDA', {'mnist-usps': (0.894, 0.002), 'usps-mnist': (0.901, 0.008),
-                       'svhn-mnist': (0.760, 0.018)})),
+    ('source_only', ('source only', {t.name: t.paper['source_only'] for t in base_tasks()
+                                     if 'source_only' in t.paper})),
+    ('adda', ('ADDA', {t.name: t.paper['adda'] for t in base_tasks() if 'adda' in t.paper})),
     ('recipe_source', ("recipe's source model, no adaptation", {})),
     ('recipe', ('ADDA + recipe, final snapshot', {})),
     ('recipe_selected', ('ADDA + recipe, label-free choice', {})),
@@ -32,18 +30,15 @@ SPLITS = (('train', 'target train'), ('test', 'target test'))
 FINAL = 'final snapshot (no choice)'  # the reference row of the criteria table
 PAPER_SPLIT = 'train'
 # record file -> (method, split) for each kind of run
-FAITHFUL_RECORDS = {'{}_{}'.format(m, s): (m, s) for m in ('source_only', 'adda')
-                    for s, _ in SPLITS}
-RECIPE_RECORDS = dict([('source_only_' + s, ('recipe_source', s)) for s, _ in SPLITS] +
-                      [('adda_' + s, ('recipe', s)) for s, _ in SPLITS] +
-                      [('selected_' + s, ('recipe_selected', s)) for s, _ in SPLITS])
+FAITHFUL_RECORDS = {'{}_{}'.format(m, s): (m, s) for m in MODEL_RECORDS for s, _ in SPLITS}
+RECIPE_METHODS = {'source_only': 'recipe_source', 'adda': 'recipe', 'selected': 'recipe_selected'}
+RECIPE_RECORDS = {'{}_{}'.format(m, s): (RECIPE_METHODS[m], s)
+                  for m in MODEL_RECORDS + CHOICE_RECORDS for s, _ in SPLITS}
 
 
 # What defines how a run was made, beyond its seed and iteration counts: run.yaml's record of
 # the task script's arguments. Runs of one task are averaged only when these are the same.
 RECIPE_KEYS = ('source', 'target', 'source_args', 'adapt_args', 'select')
-SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), 'scripts')
 
 
 def _read_yaml(path):
@@ -66,32 +61,17 @@ def other_settings(run_info):
 
 
 def script_settings(task):
-    """RECIPE_KEYS of the run.yaml scripts/<task>.sh writes today (with the task's own
-    iteration counts), or None where the script is not beside the package. ``task`` is one of
-    the known tasks (never a name read from a file)."""
-    script = os.path.join(SCRIPTS_DIR, task + '.sh')
-    if not os.path.isfile(script):
-        return None
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('SOURCE_ITERATIONS', 'ADAPT_ITERATIONS', 'TRAIN_ARGS')}
-    env.update(SEED='0', DESCRIBE_RUN='1')
-    try:
-        out = subprocess.run(['bash', script, 'report'], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
-        info = yaml.safe_load(out.stdout) if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, yaml.YAMLError):
-        return None
-    if not isinstance(info, dict):
-        return None
-    return {key: info.get(key) for key in RECIPE_KEYS}
+    """RECIPE_KEYS of the run.yaml a run of ``task`` (a name in the task table) makes today,
+    with the task's own iteration counts."""
+    from adda.run import Run, settings_of
+    record = Run(TABLE[task], settings_of({})).record()
+    return {key: record.get(key) for key in RECIPE_KEYS}
 
 
 def _script_differences(run_infos, left_out):
-    """Drop from ``run_infos`` (folder -> run.yaml) the runs of a task made with other script
-    arguments than scripts/<task>.sh has today, into ``left_out``; where the script is not
-    beside the package, the runs of a task must agree with each other (those unlike the
-    first, by folder name, are left out)."""
-    known = set(TASKS) | {task + RECIPE_SUFFIX for task in TASKS}
+    """Drop from ``run_infos`` (folder -> run.yaml) the runs of a task made with other tools'
+    arguments than the task table (adda/tasks.py) gives today, into ``left_out``."""
+    known = set(TABLE)
     reference = {}
     for folder in sorted(run_infos):
         info = run_infos[folder]
@@ -99,7 +79,7 @@ def _script_differences(run_infos, left_out):
         if task not in known:
             continue
         if task not in reference:
-            reference[task] = script_settings(task) or {k: info.get(k) for k in RECIPE_KEYS}
+            reference[task] = script_settings(task)
         differ = [k for k in RECIPE_KEYS if info.get(k) != reference[task][k]]
         if differ:
             left_out.append((os.path.basename(folder), 'other settings than scripts/{}.sh has '
@@ -137,7 +117,7 @@ def load_runs(results_dir, left_out=None):
         run_info = run_infos[folder]
         try:
             task = run_info['task']
-            recipe = task.endswith(RECIPE_SUFFIX)
+            recipe = TABLE[task].recipe if task in TABLE else False
             records = RECIPE_RECORDS if recipe else FAITHFUL_RECORDS
             run = {}
             for name, key in records.items():
@@ -145,7 +125,7 @@ def load_runs(results_dir, left_out=None):
                 if os.path.isfile(path):
                     run[key] = float(_read_yaml(path)['accuracy'])
             if recipe:
-                task = task[:-len(RECIPE_SUFFIX)]
+                task = TABLE[task].base
                 run.update(_recipe_extras(folder))
             run['seed'] = run_info.get('seed')
         except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:

@@ -4,8 +4,8 @@
 # --dependency=afterany:<array> so that it runs once every element has ended. Prints the job ids.
 #
 # Usage: bash scripts/slurm/submit.sh [--no-report] [SBATCH_OPTION...] [TASK...]
-#   TASK           mnist-usps, usps-mnist, svhn-mnist (default: all three); a task whose data is
-#                  not on disk here is left out, with a note
+#   TASK           any task of python -m adda.tasks (default: mnist-usps usps-mnist svhn-mnist);
+#                  a task whose data is not on disk here is left out, with a note
 #   SBATCH_OPTION  any other argument, for the array's sbatch, written --name=value:
 #                  --cpus-per-task=4, --gres=gpu:1, --partition=..., --time=...
 # Environment: as scripts/reproduce.sh (SEEDS, RESULTS_DIR, SNAPSHOT_DIR, PYTHON, DEVICE,
@@ -21,18 +21,25 @@ SEEDS=${SEEDS:-0 1 2 3 4}
 RESULTS_DIR=${RESULTS_DIR:-results}
 LOG_DIR=${LOG_DIR:-$RESULTS_DIR/logs}
 
+case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;; esac
+# the task table (adda/tasks.py)
+known=" $("$PYTHON" -m adda.tasks | tr '\n' ' ')" ||
+  { echo "Error: $PYTHON cannot read adda/tasks.py (set PYTHON)" >&2; exit 1; }
 report=1 options=() tasks=()
 for arg in "$@"; do
   case "$arg" in
     --no-report) report= ;;
-    mnist-usps|usps-mnist|svhn-mnist) tasks+=("$arg") ;;
     -*) options+=("$arg") ;;
-    *) echo "Error: $arg is not a task (known: mnist-usps usps-mnist svhn-mnist); write sbatch" \
-            "options as --name=value" >&2
-       exit 1 ;;
+    *) case "$known" in *" $arg "*) tasks+=("$arg") ;;
+         *) echo "Error: $arg is not a task (known:${known% }); write sbatch options as" \
+                 "--name=value" >&2
+            exit 1 ;;
+       esac ;;
   esac
 done
-if [ ${#tasks[@]} -eq 0 ]; then tasks=(mnist-usps usps-mnist svhn-mnist); fi
+if [ ${#tasks[@]} -eq 0 ]; then
+  read -r -a tasks <<< "$("$PYTHON" -m adda.tasks --default | tr '\n' ' ')"
+fi
 read -r -a seeds <<< "$SEEDS"
 if [ ${#seeds[@]} -eq 0 ]; then echo "Error: SEEDS is empty" >&2; exit 1; fi
 if ! command -v sbatch > /dev/null; then
@@ -42,10 +49,7 @@ fi
 
 runnable=()
 for task in "${tasks[@]}"; do
-  case "$task" in
-    svhn-mnist) datasets=(svhn mnist) ;;
-    *) datasets=(mnist usps) ;;
-  esac
+  read -r -a datasets <<< "$("$PYTHON" -m adda.tasks --datasets "$task")"
   if ! missing=$("$PYTHON" -m adda.data check "${datasets[@]}"); then
     echo "Leaving out $task: its data is not on disk:"
     echo "$missing" | sed 's/^/    /'

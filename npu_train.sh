@@ -96,6 +96,19 @@ svhn_missing() {
   [ ! -f "$data_path/svhn/train_32x32.mat" ] || [ ! -f "$data_path/svhn/test_32x32.mat" ]
 }
 
+# replace_copy FOLDER INTO: INTO/<name of FOLDER> becomes a copy of FOLDER. The copy is made
+# beside it under a temporary name of this process first, so a copy that fails (a full disk)
+# leaves the earlier copy as it was; only then is the earlier one set aside and removed.
+replace_copy() {
+  local name partial old
+  name=$(basename "$1")
+  partial=$2/.$name.partial.$$ old=$2/.$name.old.$$
+  if ! cp -R "$1" "$partial"; then rm -rf -- "$partial"; return 1; fi
+  if [ -e "$2/$name" ]; then mv -- "$2/$name" "$old" || { rm -rf -- "$partial"; return 1; }; fi
+  mv -- "$partial" "$2/$name" || { mv -- "$old" "$2/$name"; rm -rf -- "$partial"; return 1; }
+  rm -rf -- "$old"
+}
+
 # run_parallel: the tasks, up to JOBS at once, each pinned to one of DEVICES, with its output
 # in logs/<task>.log, through the sweeps' scheduler (adda/sweep.py); each task's "status
 # seconds" goes to $claims/<task>/status.
@@ -166,15 +179,15 @@ run_all() {
       mkdir -p "$output_path/snapshot" "$output_path/results"
       for folder in "${prefix}_source" "${prefix}_adda"; do
         if [ -d "$SNAPSHOT_DIR/$folder" ]; then
-          rm -rf "$output_path/snapshot/$folder"
-          cp -R "$SNAPSHOT_DIR/$folder" "$output_path/snapshot/" \
-            || { say "ERROR: cannot copy $SNAPSHOT_DIR/$folder"; failed+=("copy:$folder"); }
+          replace_copy "$SNAPSHOT_DIR/$folder" "$output_path/snapshot" ||
+            { say "ERROR: cannot copy $SNAPSHOT_DIR/$folder (the earlier copy, if any, is" \
+                  "kept)"; failed+=("copy:$folder"); }
         fi
       done
       if [ -d "$RESULTS_DIR/$prefix" ]; then
-        rm -rf "$output_path/results/$prefix"
-        cp -R "$RESULTS_DIR/$prefix" "$output_path/results/" \
-          || { say "ERROR: cannot copy $RESULTS_DIR/$prefix"; failed+=("copy:$prefix"); }
+        replace_copy "$RESULTS_DIR/$prefix" "$output_path/results" ||
+          { say "ERROR: cannot copy $RESULTS_DIR/$prefix (the earlier copy, if any, is kept)"
+            failed+=("copy:$prefix"); }
       fi
     fi
   done

@@ -88,17 +88,38 @@ parse_options() {
   output_root=$(absolute "${ADDA_HARNESS_OUTPUT:-$HARNESS_DIR/output}")
 }
 
+# What this harness writes in a work folder: the marker first, so that a folder without it is
+# never taken for one of ours.
+WORK_MARKER=.adda_harness
+WORK_FILES=" $WORK_MARKER snapshot results losses.txt metrics.err "
+
+# own_work_folder FOLDER: FOLDER holds only what this harness writes (its marker, or, from before
+# the marker, its own names).
+own_work_folder() {
+  local entry
+  [ -f "$1/$WORK_MARKER" ] && return 0
+  for entry in "$1"/* "$1"/.[!.]*; do
+    [ -e "$entry" ] || continue
+    case "$WORK_FILES" in *" $(basename "$entry") "*) ;; *) return 1 ;; esac
+  done
+}
+
 # prepare_output: test/output/<ASCEND_DEVICE_ID>/ with this script's earlier results removed
-# (the other script's are kept); the work folder (snapshots, records) is <MODE>/ inside it.
+# (the other script's are kept); the work folder (snapshots, records) is <MODE>/ inside it. A
+# work folder that holds anything this harness did not write is not removed: one error line.
 prepare_output() {
   out=$output_root/$ASCEND_DEVICE_ID
   work=$out/$MODE
   log=$out/train_$ASCEND_DEVICE_ID.log
   mkdir -p "$out" 2> /dev/null || fail "cannot create the output folder $out"
+  if [ -e "$work" ] && { [ ! -d "$work" ] || [ -L "$work" ] || ! own_work_folder "$work"; }; then
+    fail "$work holds files this harness did not write; move them away or set" \
+         "ADDA_HARNESS_OUTPUT to another folder"
+  fi
   rm -rf -- "$work"
   rm -f -- "$log" "$out/${NETWORK}_bs"*"_${RANK_SIZE}p_$MODE.log" \
     "$out/train_${NETWORK}_bs"*"_${RANK_SIZE}p_${MODE}_loss.txt"
-  mkdir -p "$work"
+  mkdir -p "$work" && : > "$work/$WORK_MARKER" || fail "cannot create the work folder $work"
   : > "$log" || fail "cannot write $log"
   cd "$CODE_DIR"
   export ADDA_DATA_DIR=$data_path

@@ -77,7 +77,8 @@ if tool in ('train.py', 'train_adda.py'):
     folder = os.path.join(option('--snapshot_dir'), argv[4])
     if not os.path.isdir(folder):
         os.makedirs(folder)
-    open(os.path.join(folder, argv[4] + '-2.index'), 'w').close()
+    with open(os.path.join(folder, argv[4] + '-2.index'), 'w') as f:
+        f.write('x' * int(os.environ.get('FAKE_SNAPSHOT_BYTES') or 0))
 else:
     folder = os.path.dirname(option('--output'))
     if not os.path.isdir(folder):

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_tool_process, write_mnist, write_usps
+from test_faults import needs_small_disk, on_small_disk  # noqa: F401  (a fixture)
 from helpers_ascend import (npu_optimizer, read_json_lines, recorded_configs, with_pythonpath,
                             write_fake_python, write_file, write_moxing, write_npu_bridge)
 
@@ -127,10 +128,13 @@ exit "${FAKE_TRAIN_STATUS:-0}"
 
 @pytest.fixture
 def entry_dir(tmp_path):
-    """A code folder with modelarts_entry.py and a fake npu_train.sh beside it."""
+    """A code folder with modelarts_entry.py, the task table it reads and a fake npu_train.sh
+    beside it."""
     code = tmp_path / 'code dir'
-    code.mkdir()
+    (code / 'adda').mkdir(parents=True)
     shutil.copy(ENTRY, str(code / 'modelarts_entry.py'))
+    for name in ('__init__.py', 'tasks.py'):
+        shutil.copy(os.path.join(ROOT, 'adda', name), str(code / 'adda' / name))
     write_file(str(code / 'npu_train.sh'), FAKE_NPU_TRAIN, executable=True)
     return code
 
@@ -343,6 +347,29 @@ def test_npu_train_fails_when_a_step_fails(tmp_path, fake_python):
     out = tmp_path / 'out'
     assert (out / 'snapshot' / 'mnist-usps-seed0_source').is_dir()
     assert (out / 'results' / 'mnist-usps-seed0' / 'source_only_test.yaml').is_file()
+
+
+@pytest.mark.once
+@pytest.mark.usefixtures('needs_small_disk')
+def test_npu_train_keeps_the_earlier_copy_when_the_disk_is_full(tmp_path, fake_python):
+    """output_path on a full disk (a 1 MB tmpfs): the second run's snapshot (2 MB) cannot be
+    copied there; the copy of the first run stays whole (npu_train.sh used to remove it first,
+    leaving neither)."""
+    python, log = fake_python
+    (tmp_path / 'data' / 'mnist').mkdir(parents=True)
+    disk = tmp_path / 'disk'
+    train = 'PYTHON={} FAKE_PYTHON_LOG={} ADDA_TASKS=usps-mnist bash {} {} {} {} {}/out'.format(
+        python, log, NPU_TRAIN, ROOT, tmp_path / 'work', tmp_path / 'data', disk)
+    result, _, copy = on_small_disk(tmp_path, '1m', ['sh', '-c', '{} > /dev/null && '
+                                    'FAKE_SNAPSHOT_BYTES=2000000 {}'.format(train, train)])
+    assert result.returncode == 1, result.stdout
+    assert '[CANN-Modelzoo] ERROR: cannot copy {}'.format(
+        tmp_path / 'work' / 'snapshot' / 'usps-mnist-seed0_source') in result.stdout
+    kept = copy / 'out' / 'snapshot' / 'usps-mnist-seed0_source'
+    assert (kept / 'usps-mnist-seed0_source-2.index').read_text() == ''  # the first run's
+    assert sorted(os.listdir(str(copy / 'out' / 'snapshot'))) == [
+        'usps-mnist-seed0_adda', 'usps-mnist-seed0_source']  # no temporaries left
+    assert (copy / 'out' / 'results' / 'usps-mnist-seed0' / 'adda_train.yaml').is_file()
 
 
 @pytest.mark.once

@@ -118,6 +118,26 @@ def test_report_table_means_and_stds(tmp_path):
     assert (tmp_path / 't.md').read_text().strip() == '\n'.join(lines[:8]).strip()
 
 
+def test_report_survives_one_damaged_record(tmp_path):
+    """Five good runs and one truncated record: the table of the five, the damaged record
+    named under it in one line, exit status 1 (the report used to stop at the bad file and
+    print no table)."""
+    results = tmp_path / 'results'
+    for seed in range(5):
+        fake_run(results, 'usps-mnist', seed, four(0.6, 0.6, 0.9 + seed / 100, 0.9))
+    fake_run(results, 'usps-mnist', 5, four(0.6, 0.6, 0.2, 0.2))
+    truncated = results / 'usps-mnist-seed5' / 'adda_train.yaml'
+    truncated.write_text('accur')  # cut short while it was written
+    result = run_tool('report', results, '--markdown', tmp_path / 't.md')
+    assert result.returncode == 1
+    assert '| USPS→MNIST | ADDA | 0.901 ± 0.008 | 0.920 ± 0.016 | 0.900 | 0.900 ± 0.000 | 5 |' in \
+        result.stdout
+    assert result.stderr.splitlines() == [
+        'Damaged records, their runs left out of the table:',
+        '  {}: not a YAML mapping (truncated or overwritten?)'.format(truncated)]
+    assert '| 5 |' in (tmp_path / 't.md').read_text()
+
+
 def test_report_draws_a_png(tmp_path):
     pytest.importorskip('matplotlib')
     results = tmp_path / 'results'

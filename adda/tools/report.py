@@ -87,11 +87,47 @@ def _script_differences(run_infos, left_out):
             del run_infos[folder]
 
 
-def load_runs(results_dir, left_out=None):
+class Damaged(Exception):
+    """A record that cannot be read: its path and what is wrong with it."""
+
+    def __init__(self, path, problem):
+        Exception.__init__(self, '{}: {}'.format(path, problem))
+        self.path, self.problem = path, problem
+
+
+def read_record(path, *keys):
+    """The YAML mapping in ``path`` (Damaged when it cannot be read or lacks one of ``keys``)."""
+    try:
+        data = _read_yaml(path)
+    except (IOError, OSError) as e:
+        raise Damaged(path, 'cannot be read ({})'.format(e.strerror or e))
+    except yaml.YAMLError as e:
+        raise Damaged(path, 'not readable YAML ({})'.format(str(e).splitlines()[0]))
+    except UnicodeDecodeError:
+        raise Damaged(path, 'not text')
+    if not isinstance(data, dict):
+        raise Damaged(path, 'not a YAML mapping (truncated or overwritten?)')
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise Damaged(path, 'has no {}'.format(', '.join(missing)))
+    return data
+
+
+def accuracy_in(path):
+    value = read_record(path, 'accuracy')['accuracy']
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise Damaged(path, 'accuracy {!r} is not a number'.format(value))
+
+
+def load_runs(results_dir, left_out=None, damaged=None):
     """task -> list of runs for every finished run under results_dir that was made with its
     task's settings; a run is a dict {(method, split): accuracy}, and a recipe run also has
     ('oracle', 'train') and 'curve' ([(step, accuracy on the target train split)]) and 'chosen'
-    (the label-free step). Runs made otherwise go to ``left_out`` as (name, reason)."""
+    (the label-free step). Runs made otherwise go to ``left_out`` as (name, reason); a run
+    with a record that cannot be read is left out and the record goes to ``damaged``
+    (Damaged)."""
     runs = collections.defaultdict(list)
     run_files = sorted(glob.glob(os.path.join(results_dir, '*', 'run.yaml')))
     if not run_files and glob.glob(os.path.join(results_dir, '**', '*.yaml'), recursive=True):
@@ -100,14 +136,16 @@ def load_runs(results_dir, left_out=None):
                         'evaluation records); evaluate with them, or read single records with '
                         'any YAML reader'.format(results_dir))
     left_out = [] if left_out is None else left_out
+    damaged = [] if damaged is None else damaged
     run_infos = {}
     for run_file in run_files:
         folder = os.path.dirname(run_file)
         try:
-            run_info = _read_yaml(run_file)
+            run_info = read_record(run_file, 'task')
             reason = other_settings(run_info)
-        except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
-            raise AddaError('{}: unreadable results ({})'.format(folder, e))
+        except Damaged as e:
+            damaged.append(e)
+            continue
         if reason is not None:
             left_out.append((os.path.basename(folder), reason))
         else:
@@ -115,21 +153,22 @@ def load_runs(results_dir, left_out=None):
     _script_differences(run_infos, left_out)
     for folder in sorted(run_infos):
         run_info = run_infos[folder]
+        task = run_info['task']
+        recipe = TABLE[task].recipe if task in TABLE else False
+        records = RECIPE_RECORDS if recipe else FAITHFUL_RECORDS
+        run = {}
         try:
-            task = run_info['task']
-            recipe = TABLE[task].recipe if task in TABLE else False
-            records = RECIPE_RECORDS if recipe else FAITHFUL_RECORDS
-            run = {}
             for name, key in records.items():
                 path = os.path.join(folder, name + '.yaml')
                 if os.path.isfile(path):
-                    run[key] = float(_read_yaml(path)['accuracy'])
+                    run[key] = accuracy_in(path)
             if recipe:
                 task = TABLE[task].base
                 run.update(_recipe_extras(folder))
-            run['seed'] = run_info.get('seed')
-        except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
-            raise AddaError('{}: unreadable results ({})'.format(folder, e))
+        except Damaged as e:
+            damaged.append(e)
+            continue
+        run['seed'] = run_info.get('seed')
         if all(key in run for key in records.values()) and (not recipe or 'curve' in run):
             runs[task].append(run)
     return runs
@@ -140,12 +179,19 @@ def _recipe_extras(folder):
     extras = {}
     curve_path = os.path.join(folder, 'curve_train.yaml')
     if os.path.isfile(curve_path):
-        curve = _read_yaml(curve_path)
-        extras['curve'] = [(int(p['step']), float(p['accuracy'])) for p in curve['snapshots']]
-        extras[ORACLE[0], 'train'] = float(curve['oracle_uses_labels']['accuracy'])
+        curve = read_record(curve_path, 'snapshots', 'oracle_uses_labels')
+        try:
+            extras['curve'] = [(int(p['step']), float(p['accuracy']))
+                               for p in curve['snapshots']]
+            extras[ORACLE[0], 'train'] = float(curve['oracle_uses_labels']['accuracy'])
+        except (KeyError, TypeError, ValueError) as e:
+            raise Damaged(curve_path, 'unreadable curve ({})'.format(e))
     selection_path = os.path.join(folder, 'selection.yaml')
     if os.path.isfile(selection_path):
-        extras['chosen'] = int(_read_yaml(selection_path)['chosen']['step'])
+        try:
+            extras['chosen'] = int(read_record(selection_path, 'chosen')['chosen']['step'])
+        except (KeyError, TypeError, ValueError) as e:
+            raise Damaged(selection_path, 'unreadable choice ({})'.format(e))
     return extras
 
 
@@ -348,20 +394,21 @@ def plot(runs, path):
         raise AddaError('cannot write the chart {}: {}'.format(path, e))
 
 
-def criteria_agreement(results_dir, left_out=()):
+def criteria_agreement(results_dir, left_out=(), damaged=None):
     """criterion -> [(gap to the best snapshot, Kendall tau)] per run, over
     every run folder with both a label-free selection (selection.yaml) and a labelled curve
     (curve_train.yaml) of the same snapshots, but the runs named in ``left_out``; FINAL: the
     final snapshot's gap (no choice)."""
     from adda.selection import agreement, get_criterion
     found = collections.OrderedDict()
-    skip = {name for name, _ in left_out}
+    skip = {name for name, _ in left_out} | {
+        os.path.basename(os.path.dirname(e.path)) for e in damaged or ()}
     for path in sorted(glob.glob(os.path.join(results_dir, '*', 'selection.yaml'))):
         curve_path = os.path.join(os.path.dirname(path), 'curve_train.yaml')
         if not os.path.isfile(curve_path) or os.path.basename(os.path.dirname(path)) in skip:
             continue
         try:
-            selection, curve = _read_yaml(path), _read_yaml(curve_path)
+            selection, curve = read_record(path), read_record(curve_path)
             accuracies = {int(p['step']): float(p['accuracy']) for p in curve['snapshots']}
             found.setdefault(FINAL, []).append(
                 (max(accuracies.values()) - accuracies[max(accuracies)], None))
@@ -370,9 +417,12 @@ def criteria_agreement(results_dir, left_out=()):
                 scores = {int(s['step']): float(s['scores'][name]) for s in snapshots}
                 higher = get_criterion(name).higher_is_better
                 found.setdefault(name, []).append(agreement(scores, accuracies, higher))
-        except (OSError, KeyError, IndexError, TypeError, ValueError, yaml.YAMLError) as e:
-            raise AddaError('{}: unreadable selection or curve ({})'.format(
-                os.path.dirname(path), e))
+        except Damaged as e:
+            if damaged is not None:
+                damaged.append(e)
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            if damaged is not None:
+                damaged.append(Damaged(path, 'unreadable choice or curve ({})'.format(e)))
     return found
 
 
@@ -408,8 +458,8 @@ def main(results_dir, markdown, png):
         raise AddaError('no results folder {}'.format(results_dir))
     check_output_file(markdown, '--markdown')
     check_output_file(png, '--png')
-    left_out = []
-    runs = load_runs(results_dir, left_out)
+    left_out, damaged = [], []
+    runs = load_runs(results_dir, left_out, damaged)
     table = markdown_table(runs)
     kept = source_kept(runs)
     if kept:
@@ -417,7 +467,7 @@ def main(results_dir, markdown, png):
     if left_out:
         table += ('\n\nNot in the table (made with other settings than the task\'s): ' +
                   '; '.join('{} ({})'.format(name, reason) for name, reason in left_out))
-    found = criteria_agreement(results_dir, left_out)
+    found = criteria_agreement(results_dir, left_out, damaged)
     if found:
         table += ('\n\nLabel-free snapshot choice: how far each criterion\'s choice falls '
                   'from the best snapshot on the labelled target train split (labels used '
@@ -428,6 +478,11 @@ def main(results_dir, markdown, png):
     if png:
         plot(runs, png)
         click.echo('Chart: {}'.format(png))
+    if damaged:  # the table holds every readable run; these runs are not in it
+        click.echo('Damaged records, their runs left out of the table:', err=True)
+        for problem in damaged:
+            click.echo('  {}'.format(problem), err=True)
+        return 1
     return 0
 
 

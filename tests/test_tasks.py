@@ -1,0 +1,117 @@
+"""The task table (adda/tasks.py) is the one list of tasks: the entry points, the docs and the
+records agree with it, a run's record is data compared field by field, and a task is one entry
+(one registered here runs end to end)."""
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from adda import run as pipeline
+from adda.tasks import DEFAULT_TASKS, TASKS, Task
+from conftest import ROOT
+
+# Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
+pytestmark = pytest.mark.once
+
+FIXTURES = os.path.join(ROOT, 'tests', 'fixtures', 'run_yaml')
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding='utf-8') as f:
+        return f.read()
+
+
+def test_every_task_has_its_thin_entry_point_and_no_script_is_without_a_task():
+    scripts = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'scripts', '*.sh'))}
+    assert scripts - {'reproduce'} == set(TASKS)
+    for name in TASKS:
+        text = read('scripts/{}.sh'.format(name))
+        assert text.rstrip().endswith('-m adda.run "$(basename "$0" .sh)" "$@"'), name
+        assert len(text.splitlines()) <= 5  # everything else is in the table
+
+
+def test_the_docs_list_the_tables_tasks_and_the_environment():
+    readme, sweeps = read('README.md'), read('docs/sweeps.md')
+    for name in TASKS:
+        assert 'scripts/{}.sh'.format(name) in sweeps, name
+        assert '{}.sh'.format(name) in readme, name
+    for variable in pipeline.ENVIRONMENT:
+        assert '| `{}`'.format(variable) in sweeps, variable
+    sweep_help = subprocess.run(['bash', os.path.join(ROOT, 'scripts', 'reproduce.sh'), '-h'],
+                                stdout=subprocess.PIPE, universal_newlines=True,
+                                env=dict(os.environ, PYTHON=sys.executable)).stdout
+    assert ' '.join(TASKS) in sweep_help and ' '.join(DEFAULT_TASKS) in sweep_help
+
+
+@pytest.mark.parametrize('script, env', [
+    ('scripts/reproduce.sh', {}), ('npu_train.sh', {}), ('scripts/slurm/submit.sh', {}),
+    ('scripts/usps-mnist.sh', {})])
+def test_every_entry_point_answers_help(script, env, tmp_path):
+    for flag in ('-h', '--help'):
+        result = subprocess.run(['bash', os.path.join(ROOT, script), flag], cwd=str(tmp_path),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True, timeout=60,
+                                env=dict(os.environ, PYTHON=sys.executable, **env))
+        assert result.returncode == 0 and result.stderr == '', result.stderr
+        assert 'Usage: ' in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('name', sorted(os.listdir(FIXTURES)))
+def test_a_record_of_the_bash_scripts_is_the_same_run(name):
+    """run.yaml files written by the bash task scripts (commit 8e6b46f) are, as data, what the
+    pipeline records for the same settings: their results folders still count."""
+    with open(os.path.join(FIXTURES, name)) as f:
+        old = yaml.safe_load(f)
+    env = {}
+    if name == 'usps-mnist-plus-myrun.yaml':  # made with every setting changed
+        env = dict(SEED='3', SOURCE_ITERATIONS='20', ADAPT_ITERATIONS='30', DEVICE='cpu',
+                   PRECISION='fp32', TRAIN_ARGS='--steps_per_run 5 --snapshot 10',
+                   SNAPSHOT_DIR='/data/snap')
+    run = pipeline.Run(TASKS[old['task']], pipeline.settings_of(env),
+                       'myrun' if 'myrun' in name else None)
+    assert pipeline.record_differences(old, run.record()) == []
+    assert set(old) == set(run.record())
+    assert yaml.safe_load(pipeline.dump_record(run.record())) == old
+
+
+def test_records_are_compared_field_by_field():
+    run = pipeline.Run(TASKS['usps-mnist'], pipeline.settings_of({}))
+    new = run.record()
+    older = {k: v for k, v in new.items() if k != 'select'}  # a field that came later
+    assert pipeline.record_differences(older, new) == []
+    changed = dict(new, source_iterations=30, task_settings=False)
+    assert pipeline.record_differences(changed, new) == [
+        'source_iterations: 30 -> 10000', 'task_settings: false -> true']
+
+
+def test_train_args_keep_quoted_values_whole():
+    run = pipeline.Run(TASKS['usps-mnist'], pipeline.settings_of(
+        {'TRAIN_ARGS': "--steps_per_run 5 --snapshot_dir 'my snapshots'"}))
+    assert run.train_args == ['--steps_per_run', '5', '--snapshot_dir', 'my snapshots']
+    with pytest.raises(pipeline.RunError, match='cannot be split into words'):
+        pipeline.Run(TASKS['usps-mnist'], pipeline.settings_of({'TRAIN_ARGS': "--x 'open"}))
+
+
+def test_a_task_is_one_entry(data_root, tmp_path, monkeypatch):
+    """A task registered here (USPS -> USPS's own test images: a table entry, nothing else)
+    runs end to end through the pipeline: the tools in their own processes, every record."""
+    task = Task('usps-usps', 'usps', 'usps', ['--batch_size', '16', '--solver', 'adam'],
+                ['--batch_size', '16', '--solver', 'adam', '--adversary', '16'], 'USPS→USPS',
+                description='USPS -> USPS (a test task).', source_iterations=3,
+                adapt_iterations=3, select=True)
+    monkeypatch.setitem(TASKS, task.name, task)
+    env = dict(os.environ, PYTHON=sys.executable, SEED='1', RESULTS_DIR=str(tmp_path / 'r'),
+               SNAPSHOT_DIR=str(tmp_path / 's'), TRAIN_ARGS='--snapshot 3', DEVICE='cpu')
+    assert pipeline.run_task(task, [], env) == 0
+    results = tmp_path / 'r' / 'usps-usps-seed1'
+    for record in task.records():
+        assert (results / (record + '.yaml')).is_file(), record
+    written = yaml.safe_load((results / 'run.yaml').read_text())
+    assert written['task'] == 'usps-usps' and written['select'] is True
+    assert written['source_args'] == '--iterations 3 --batch_size 16 --solver adam'
+    config = yaml.safe_load((tmp_path / 's' / 'usps-usps-seed1_adda' / 'config.yaml').read_text())
+    assert config['options']['adversary'] == [16] and config['options']['snapshot'] == 3

@@ -152,7 +152,7 @@ run_all() {
       continue
     fi
     if svhn_missing "$task"; then
-      say "Skipping svhn-mnist: SVHN is not in $data_path/svhn/ (needs train_32x32.mat and test_32x32.mat)"
+      say "Skipping $task: SVHN is not in $data_path/svhn/ (needs train_32x32.mat and test_32x32.mat)"
       skipped+=("$task")
       continue
     fi

@@ -17,7 +17,7 @@ import sys
 import textwrap
 import time
 
-from adda.tasks import TASKS
+from adda.tasks import TASKS, pair_task
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_BUSY = 75  # exit status when another process runs the same run (EX_TEMPFAIL)
@@ -51,6 +51,13 @@ ENVIRONMENT = collections.OrderedDict([
 ])
 
 
+# scripts/adapt.sh's own: which settings a task for any pair runs with (adda.tasks.pair_task).
+PAIR_ENVIRONMENT = collections.OrderedDict([
+    ('RECIPE', ('', '1: the recipe (v6\'s settings) and the label-free choice, as task '
+                    'SOURCE-TARGET-plus; else the faithful settings, task SOURCE-TARGET')),
+])
+
+
 class RunError(Exception):
     """One 'Error:' line (or several), then exit with ``status``."""
 
@@ -65,11 +72,17 @@ def say(text):
 
 def usage(task):
     """The --help text of scripts/<task>.sh: the task, then how to run it and the environment."""
-    lines = [task.description, '',
-             'Usage: [SEED=0] bash scripts/{}.sh [PREFIX]   (or: python -m adda.run {} '
-             '[PREFIX])'.format(task.name, task.name), '',
-             'Settings, through the environment:']
-    lines += environment_help(ENVIRONMENT)
+    if task.entry.endswith('scripts/adapt.sh {} {}'.format(task.source, task.target)):
+        usage_line = ('Usage: [SEED=0] [RECIPE=1] bash scripts/adapt.sh SOURCE TARGET [PREFIX]   '
+                      '(or: python -m adda.run --pair SOURCE TARGET [PREFIX])')
+        variables = collections.OrderedDict(PAIR_ENVIRONMENT)
+        variables.update(ENVIRONMENT)
+    else:
+        usage_line = ('Usage: [SEED=0] bash {} [PREFIX]   (or: python -m adda.run {} '
+                      '[PREFIX])'.format(task.entry, task.name))
+        variables = ENVIRONMENT
+    lines = [task.description, '', usage_line, '', 'Settings, through the environment:']
+    lines += environment_help(variables)
     lines += [''] + textwrap.wrap(
         'Exit status: 0 done, 1 a tool failed or the run folder holds a run made otherwise, 2 '
         'a bad argument, 75 another process runs this run, 130/143 interrupted (the same '
@@ -274,13 +287,16 @@ def lock(path, wait, name):
 # --- the steps ------------------------------------------------------------------------------
 
 class Signals(object):
-    """While a tool runs: SIGTERM goes on to it (it saves and stops); SIGINT, which a terminal
-    gives the whole process group, reaches it by itself and is only noted here."""
+    """SIGINT and SIGTERM stop the pipeline after the tool that runs (no further tool starts):
+    SIGTERM goes on to that tool (it saves and stops); SIGINT, which a terminal gives the whole
+    process group, reaches it by itself."""
 
     def __init__(self):
         self.child = None
+        self.caught = None
 
     def _handle(self, signum, frame):
+        self.caught = self.caught or signum
         if signum == signal.SIGTERM and self.child is not None and self.child.poll() is None:
             self.child.send_signal(signum)
 
@@ -304,12 +320,15 @@ class Pipeline(object):
 
     def tool(self, name, *args):
         command = [self.python, os.path.join('tools', name + '.py')] + [str(a) for a in args]
-        process = subprocess.Popen(command, env=self.env, cwd=ROOT)
-        self.signals.child = process
-        status = process.wait()
-        self.signals.child = None
-        if status:
-            raise RunError(None, 128 - status if status < 0 else status)
+        if self.signals.caught is None:
+            process = subprocess.Popen(command, env=self.env, cwd=ROOT)
+            self.signals.child = process
+            status = process.wait()
+            self.signals.child = None
+            if status:
+                raise RunError(None, 128 - status if status < 0 else status)
+        if self.signals.caught is not None:
+            raise RunError(None, 128 + self.signals.caught)
 
     def evaluate(self, name, weights):
         """NAME_{train,test}.yaml: ``weights`` on the target's two splits."""
@@ -399,7 +418,7 @@ def accuracy_of(path):
 
 def parse_arguments(task, args):
     """[-h|--help] [PREFIX]: the run's name or None; anything else is a RunError (status 2)."""
-    script = 'scripts/{}.sh'.format(task.name)
+    script = task.entry
     if args and args[0] in ('-h', '--help'):
         print(usage(task))
         raise SystemExit(0)
@@ -467,6 +486,8 @@ def write_record(run):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     os.chdir(ROOT)  # relative SNAPSHOT_DIR and RESULTS_DIR are the repository's
+    if argv[:1] == ['--pair']:
+        return run_pair(argv[1:])
     if not argv or argv[0] not in TASKS:
         print('Error: {} (known tasks: {}); usage: python -m adda.run TASK [PREFIX]'.format(
             'unknown task ' + argv[0] if argv else 'no task named', ' '.join(TASKS)),
@@ -474,6 +495,40 @@ def main(argv=None):
         return 2
     try:
         return run_task(TASKS[argv[0]], argv[1:])
+    except RunError as e:
+        if e.args[0]:
+            print('Error: {}'.format(e.args[0]), file=sys.stderr, flush=True)
+        return e.status
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_pair(args):
+    """``--pair SOURCE TARGET [PREFIX]`` (scripts/adapt.sh): the task for two dataset names."""
+    if args[:1] in (['-h'], ['--help']) or len(args) < 2 or args[0].startswith('-') or \
+            args[1].startswith('-'):
+        task = pair_task('SOURCE', 'TARGET')
+        if args[:1] in (['-h'], ['--help']):
+            print(usage(task))
+            return 0
+        print('Error: a task for a pair needs two dataset names (usage: bash scripts/adapt.sh '
+              'SOURCE TARGET [PREFIX]; see --help)', file=sys.stderr)
+        return 2
+    from adda.errors import AddaError
+    try:
+        from adda.data import get_dataset
+    except ImportError as e:
+        print('Error: {} cannot read the datasets ({}): set PYTHON to the interpreter that has '
+              "the project's requirements".format(sys.executable, e), file=sys.stderr)
+        return 1
+    try:
+        for name in args[:2]:
+            get_dataset(name)
+        task = pair_task(args[0], args[1], recipe=os.environ.get('RECIPE') == '1')
+        return run_task(task, args[2:])
+    except (AddaError, KeyError) as e:
+        print('Error: {}'.format(e.args[0]), file=sys.stderr, flush=True)
+        return 1
     except RunError as e:
         if e.args[0]:
             print('Error: {}'.format(e.args[0]), file=sys.stderr, flush=True)

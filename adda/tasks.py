@@ -48,6 +48,7 @@ class Task(object):
         self.base = base or name
         self.label = label
         self.description = description
+        self.entry = 'scripts/{}.sh'.format(name)  # how a user starts it
 
     @property
     def recipe(self):
@@ -155,8 +156,48 @@ RECIPE (chosen on tuning seeds 100-105 only; docs/results.md says what was tried
   zoomed and shifted view of the image); 6000 iterations.
 (MNIST->USPS keeps v3: scripts/mnist-usps-plus.sh.)'''),
 )
+# A task for any pair of datasets (scripts/adapt.sh): the faithful settings, or with the
+# recipe the options below (recipe v6's, chosen on USPS->MNIST's tuning seeds only: the recipe
+# for a pair no one tuned on is still open, docs/results.md).
+PAIR_RECIPE = (TASKS['usps-mnist-plus'].source_args, TASKS['usps-mnist-plus'].adapt_args,
+               TASKS['usps-mnist-plus'].adapt_iterations)
 # The tasks of a plain sweep, of npu_train.sh and of ModelArts: the paper's three.
 DEFAULT_TASKS = ('mnist-usps', 'usps-mnist', 'svhn-mnist')
+
+
+def pair_task(source, target, recipe=False):
+    """The task SOURCE-TARGET (with the recipe SOURCE-TARGET-plus) for two dataset names: the
+    original's settings (the discriminator on the logits), no paper numbers."""
+    name = '{}-{}{}'.format(source, target, RECIPE_SUFFIX if recipe else '')
+    if name in TASKS:
+        raise KeyError('the pair {} -> {} would take the name of the table\'s task {} '
+                       '(scripts/{}.sh, with its own datasets and settings)'.format(
+                           source, target, name, name))
+    label = '{}→{}'.format(source, target)
+    if not recipe:
+        task = Task(name, source, target, _SOURCE, _ADAPT, label, description='{} -> {} with the '
+                    "original implementation's settings.".format(source, target))
+    else:
+        source_args, adapt_args, adapt_iterations = PAIR_RECIPE
+        task = Task(name, source, target, source_args, adapt_args, label,
+                    adapt_iterations=adapt_iterations, select=True,
+                    base=name[:-len(RECIPE_SUFFIX)],
+                    description='{} -> {} with the recipe (v6\'s settings) and a snapshot '
+                                'chosen without target labels.'.format(source, target))
+    task.entry = '{}scripts/adapt.sh {} {}'.format('RECIPE=1 ' if recipe else '', source, target)
+    return task
+
+
+def task_of_record(record):
+    """The task a run.yaml names: one of the table, or a pair task from its datasets."""
+    name = record.get('task')
+    if name in TASKS:
+        return TASKS[name]
+    source, target = record.get('source'), record.get('target')
+    if not source or not target or name not in ('{}-{}'.format(source, target),
+                                                '{}-{}{}'.format(source, target, RECIPE_SUFFIX)):
+        raise KeyError('unknown task {}'.format(name))
+    return pair_task(source, target, recipe=name.endswith(RECIPE_SUFFIX))
 
 
 def get_task(name):

@@ -115,3 +115,47 @@ def test_a_task_is_one_entry(data_root, tmp_path, monkeypatch):
     assert written['source_args'] == '--iterations 3 --batch_size 16 --solver adam'
     config = yaml.safe_load((tmp_path / 's' / 'usps-usps-seed1_adda' / 'config.yaml').read_text())
     assert config['options']['adversary'] == [16] and config['options']['snapshot'] == 3
+
+
+def test_adapt_sh_runs_a_task_for_any_pair_and_the_report_shows_it(data_root, tmp_path):
+    """scripts/adapt.sh SOURCE TARGET: the task SOURCE-TARGET from two dataset names, run end
+    to end by the real entry point; the report gives it a row of its own (no paper column)."""
+    results = tmp_path / 'r'
+    env = dict(os.environ, PYTHON=sys.executable, RESULTS_DIR=str(results),
+               SNAPSHOT_DIR=str(tmp_path / 's'), SOURCE_ITERATIONS='3', ADAPT_ITERATIONS='3',
+               TRAIN_ARGS='--snapshot 3 --batch_size 16', DEVICE='cpu',
+               PYTHONIOENCODING='utf-8')
+    script = os.path.join(ROOT, 'scripts', 'adapt.sh')
+    result = subprocess.run(['bash', script, 'mnist', 'svhn'], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert '==> mnist-svhn (mnist-svhn-seed0-it3+3): accuracy on svhn train / test' in \
+        result.stdout
+    record = yaml.safe_load((results / 'mnist-svhn-seed0-it3+3' / 'run.yaml').read_text())
+    assert (record['task'], record['source'], record['target']) == ('mnist-svhn', 'mnist', 'svhn')
+    table = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'report.py'),
+                            str(results)], stdout=subprocess.PIPE, universal_newlines=True,
+                           env=env).stdout
+    assert 'mnist-svhn-seed0-it3+3 (other settings: source 3 + adaptation 3 iterations' in table
+    for args, message in ((['mnist'], 'needs two dataset names'),
+                          (['mnist', 'nope'], "unknown dataset 'nope'"),
+                          (['usps', 'mnist'], "the table's task usps-mnist")):
+        refused = subprocess.run(['bash', script] + args, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, universal_newlines=True)
+        assert refused.returncode in (1, 2) and message in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_the_report_gives_a_pair_task_a_row(tmp_path):
+    from adda.tasks import pair_task
+    from adda.tools.report import load_runs, markdown_table
+    task = pair_task('mnist', 'svhn')
+    for seed in (0, 1):
+        folder = tmp_path / 'mnist-svhn-seed{}'.format(seed)
+        folder.mkdir()
+        run = pipeline.Run(task, pipeline.settings_of({'SEED': str(seed)}))
+        (folder / 'run.yaml').write_text(pipeline.dump_record(run.record()))
+        for name in task.records():
+            (folder / (name + '.yaml')).write_text('accuracy: 0.{}\n'.format(5 + seed))
+    table = markdown_table(load_runs(str(tmp_path)))
+    assert '| mnist→svhn | ADDA | — | 0.550 ± 0.071 | 0.500 | 0.550 ± 0.071 | 2 |' in table

@@ -9,7 +9,7 @@ import yaml
 
 from adda.cli import adda_command, command, option
 from adda.errors import AddaError
-from adda.tasks import CHOICE_RECORDS, MODEL_RECORDS, TASKS as TABLE, base_tasks
+from adda.tasks import CHOICE_RECORDS, MODEL_RECORDS, base_tasks, task_of_record
 
 # The faithful tasks (the table's rows) and their recipe tasks: adda/tasks.py.
 TASKS = collections.OrderedDict((task.name, task.label) for task in base_tasks())
@@ -61,25 +61,32 @@ def other_settings(run_info):
 
 
 def script_settings(task):
-    """RECIPE_KEYS of the run.yaml a run of ``task`` (a name in the task table) makes today,
-    with the task's own iteration counts."""
+    """RECIPE_KEYS of the run.yaml a run of ``task`` (adda.tasks.Task) makes today, with the
+    task's own iteration counts."""
     from adda.run import Run, settings_of
-    record = Run(TABLE[task], settings_of({})).record()
+    record = Run(task, settings_of({})).record()
     return {key: record.get(key) for key in RECIPE_KEYS}
+
+
+def task_labels(runs):
+    """task -> its label in the table and chart: the table's faithful tasks, then the other
+    tasks (pairs, scripts/adapt.sh) that have runs."""
+    labels = collections.OrderedDict(TASKS)
+    for task in sorted(runs):
+        if task not in labels and runs[task]:
+            labels[task] = runs[task][0]['label']
+    return labels
 
 
 def _script_differences(run_infos, left_out):
     """Drop from ``run_infos`` (folder -> run.yaml) the runs of a task made with other tools'
     arguments than the task table (adda/tasks.py) gives today, into ``left_out``."""
-    known = set(TABLE)
     reference = {}
     for folder in sorted(run_infos):
         info = run_infos[folder]
         task = info.get('task')
-        if task not in known:
-            continue
         if task not in reference:
-            reference[task] = script_settings(task)
+            reference[task] = script_settings(task_of_record(info))
         differ = [k for k in RECIPE_KEYS if info.get(k) != reference[task][k]]
         if differ:
             left_out.append((os.path.basename(folder), 'other settings than scripts/{}.sh has '
@@ -146,6 +153,10 @@ def load_runs(results_dir, left_out=None, damaged=None):
         except Damaged as e:
             damaged.append(e)
             continue
+        try:
+            task_of_record(run_info)
+        except KeyError as e:
+            reason = reason or e.args[0]
         if reason is not None:
             left_out.append((os.path.basename(folder), reason))
         else:
@@ -153,24 +164,22 @@ def load_runs(results_dir, left_out=None, damaged=None):
     _script_differences(run_infos, left_out)
     for folder in sorted(run_infos):
         run_info = run_infos[folder]
-        task = run_info['task']
-        recipe = TABLE[task].recipe if task in TABLE else False
-        records = RECIPE_RECORDS if recipe else FAITHFUL_RECORDS
-        run = {}
+        task = task_of_record(run_info)
+        records = RECIPE_RECORDS if task.recipe else FAITHFUL_RECORDS
+        run = {'label': task.label}
         try:
             for name, key in records.items():
                 path = os.path.join(folder, name + '.yaml')
                 if os.path.isfile(path):
                     run[key] = accuracy_in(path)
-            if recipe:
-                task = TABLE[task].base
+            if task.recipe:
                 run.update(_recipe_extras(folder))
         except Damaged as e:
             damaged.append(e)
             continue
         run['seed'] = run_info.get('seed')
-        if all(key in run for key in records.values()) and (not recipe or 'curve' in run):
-            runs[task].append(run)
+        if all(key in run for key in records.values()) and (not task.recipe or 'curve' in run):
+            runs[task.base].append(run)
     return runs
 
 
@@ -206,7 +215,7 @@ def source_kept(runs):
     """How often the label-free choice kept the source model (step 0: no adaptation), per task
     with recipe runs that chose."""
     parts = []
-    for task, label in TASKS.items():
+    for task, label in task_labels(runs).items():
         chosen = [run['chosen'] for run in runs.get(task, []) if 'chosen' in run]
         if chosen:
             parts.append('{} {} of {}'.format(label, chosen.count(0), len(chosen)))
@@ -247,7 +256,7 @@ def markdown_table(runs):
             if has_recipe(runs) or not method.startswith('recipe')]
     if has_recipe(runs):
         rows.append((ORACLE[0], ORACLE[1], {}))
-    for task, label in TASKS.items():
+    for task, label in task_labels(runs).items():
         task_runs = runs.get(task, [])
         for method, name, paper in rows:
             train, test = (values_of(task_runs, method, split) for split, _ in SPLITS)
@@ -276,7 +285,7 @@ def chart(runs):
         from matplotlib.figure import Figure
     except ImportError:
         raise AddaError('--png needs matplotlib (pip install matplotlib)')
-    tasks = list(TASKS)
+    tasks = list(task_labels(runs))
     curve_tasks = [t for t in tasks if any('curve' in run for run in runs.get(t, []))]
     figure = Figure(figsize=(11, 7.5 if curve_tasks else 4))
     FigureCanvasAgg(figure)
@@ -330,7 +339,7 @@ def tick_label(task, runs):
     task_runs = runs.get(task, [])
     faithful = len(values_of(task_runs, 'adda', 'train'))
     recipe = len(values_of(task_runs, 'recipe', 'train'))
-    label = '{}\n({})'.format(TASKS[task], runs_label(faithful))
+    label = '{}\n({})'.format(task_labels(runs)[task], runs_label(faithful))
     return label + ('\n(recipe: {})'.format(runs_label(recipe)) if recipe else '')
 
 
@@ -359,7 +368,7 @@ def draw_curves(ax, task, task_runs):
         ax.legend(fontsize=7, ncol=2, loc='lower right', frameon=False)
     ax.set_title('{}: recipe, target train accuracy per snapshot (step 0: source model)\n'
                  '(labels used only to draw this; red circle: label-free choice)'.format(
-                     TASKS[task]), fontsize=9)
+                     curves[0]['label'] if curves else task), fontsize=9)
     ax.set_xlabel('iteration')
     ax.set_ylabel('target train accuracy')
     ax.grid(alpha=0.3)
@@ -367,10 +376,10 @@ def draw_curves(ax, task, task_runs):
 
 def draw_ours(ax, runs, method, split, offset, width, color, name):
     """Our mean ± std per task that has runs, and a black point per seed over each bar."""
-    tasks = [t for t in TASKS if values_of(runs.get(t, []), method, split)]
+    tasks = [t for t in task_labels(runs) if values_of(runs.get(t, []), method, split)]
     if not tasks:
         return
-    xs = [list(TASKS).index(t) + offset for t in tasks]
+    xs = [list(task_labels(runs)).index(t) + offset for t in tasks]
     values = [values_of(runs[t], method, split) for t in tasks]
     stats = [mean_std(v) for v in values]
     ax.bar(xs, [m for m, _ in stats], width, yerr=[s for _, s in stats], capsize=3,

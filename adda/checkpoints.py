@@ -269,16 +269,16 @@ class Snapshots(object):
         """Continue from ``resume``: a state checkpoint path, or a ResumePoint.
 
         A ResumePoint of kind 'snapshot' starts from ``restore_initial()`` (the run's starting
-        weights, fresh optimizer state), then loads the snapshot's model weights and sets the
-        global step.
+        weights, fresh optimizer state), then loads the snapshot's model weights into the
+        graph's ``live_vars`` (TrainGraph), calls its ``after_restore`` and sets the global
+        step.
         """
         if isinstance(resume, ResumePoint) and resume.kind == SNAPSHOT:
             if restore_initial is not None:
                 restore_initial()
-            average = getattr(graph, 'average', None)
-            live = getattr(average, 'variables', None) or self.model_vars
-            restore(sess, live, resume.path)
-            if average is not None:
+            restore(sess, graph.live_vars if graph is not None else self.model_vars,
+                    resume.path)
+            if graph is not None:
                 graph.after_restore(sess)
             tf.train.get_global_step().load(resume.step, sess)
             return

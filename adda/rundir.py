@@ -18,6 +18,7 @@ import time
 from adda.checkpoints import (INDEX_FILE, SNAPSHOT, STATE, STATE_FOLDER, ResumePoint,
                               find_state, newest_intact_snapshot, remove_stale_temporaries)
 from adda.errors import AddaError, write_error
+from adda.terms import option_names, record
 from adda.util import add_logfile
 
 try:
@@ -30,15 +31,13 @@ LOG_FILE = 'train.log'
 CONFIG_FILE = 'config.yaml'
 DAMAGED_SUFFIX = '.damaged'
 # The options that define a run: --resume continues a run only with the same values.
-# (--iterations may grow: that is what resuming is for.)
+# (--iterations may grow: that is what resuming is for.) Then every adaptation option
+# (adda/terms/).
+ADAPTATION_SETTINGS = option_names()
 RUN_SETTINGS = ('dataset', 'split', 'source', 'target', 'model', 'solver', 'batch_size', 'lr',
                 'stepsize', 'seed', 'weights', 'weights_end', 'ignore_label', 'augment',
                 'augment_stroke', 'augment_zoom', 'augment_shear',
-                'adversary', 'adversary_leaky', 'adversary_layer', 'adversary_lr',
-                'adversary_steps', 'label_smoothing', 'gradient_penalty', 'source_pull',
-                'target_infomax', 'ema', 'infomax_ramp', 'target_pseudo', 'pseudo_threshold',
-                'target_augment', 'pseudo_ramp', 'target_vat', 'vat_radius',
-                'target_centroid', 'centroid_momentum', 'pseudo_neighbours')
+                'adversary', 'adversary_leaky', 'adversary_layer') + ADAPTATION_SETTINGS
 
 
 def _alive(pid):
@@ -270,10 +269,20 @@ def command_defaults(command=None):
     return {param.name: param.default for param in command.params}
 
 
+def recorded_adaptation(options):
+    """The adaptation options of a run's config.yaml ``options`` as train_adda.py records them
+    today (adda.terms.record): one the config lacks came after the run was made, and the run
+    had its default, recorded as its term's off value where that term is off."""
+    return record({k: options[k] for k in ADAPTATION_SETTINGS if k in options})
+
+
 def setting_differences(old_options, new_options, defaults=None):
     """['--name: old -> new'] for each run-defining option whose value differs (an option the
     new run leaves unset, like --seed on resume, takes the old value; one the old run's
-    options lack takes its value from ``defaults``, option name -> default)."""
+    options lack takes what the tool would have recorded for that run: the adaptation
+    options' (recorded_adaptation), else its value in ``defaults``, option name -> default)."""
+    if any(key in new_options for key in ADAPTATION_SETTINGS):
+        old_options = dict(old_options, **recorded_adaptation(old_options))
     lines = []
     for key in RUN_SETTINGS:
         if key not in old_options and key not in new_options:

@@ -138,20 +138,34 @@ def npu_plan(precision='mixed', k=K, loss_scale=None):
     return DevicePlan(session_config('npu', precision, iterations_per_loop=k), k, loss_scale)
 
 
+def npu_terms():
+    """Every registered adaptation term that can run on the NPU."""
+    from adda.terms import TERMS, runs_on
+    return [term for term in TERMS if runs_on(term, 'npu')]
+
+
 def builders(data_root):
+    """The graphs the tools build: source training, evaluation, the faithful adaptation, and
+    one adaptation per registered term that can run on the NPU, then all of them together
+    (with the core's options), on the logits and on fc3."""
+    from adda.adaptation import build_adda_training
     from adda.data import get_split
-    from adda.graphs import EvalGraph, build_adda_training, build_source_training
+    from adda.graphs import EvalGraph, build_source_training
     from adda.models import get_model_fn
-    from adda.recipe import AdaptationOptions
+    from adda.terms import Settings, every_example, examples
     lenet = get_model_fn('lenet')
     mnist, usps, svhn = (get_split(name, 'train') for name in ('mnist', 'usps', 'svhn'))
-    everything = AdaptationOptions(adversary_lr=1e-3, adversary_steps=2, label_smoothing=0.1,
-                                   gradient_penalty=1.0, source_pull=1e-3, target_infomax=0.1,
-                                   ema=0.99)
-    self_training = AdaptationOptions(target_infomax=0.3, infomax_ramp=100, target_pseudo=1.0,
-                                      pseudo_ramp=100, target_augment=0.2, target_centroid=0.3,
-                                      pseudo_neighbours=3)
-    return {
+
+    def adaptation(settings, feature_layer=None):
+        return lambda plan: build_adda_training(
+            usps, mnist, lenet, 16, 2e-4, 'adam', 0, adversary_layers=(32,), plan=plan,
+            feature_layer=feature_layer, settings=settings)
+    terms = dict(('adaptation (--{})'.format(term.switch()), adaptation(Settings(
+        **examples(term)))) for term in npu_terms())
+    everything = Settings(**every_example(npu_terms()))
+    terms['adaptation (every term that runs on the NPU)'] = adaptation(everything)
+    terms['adaptation (fc3, every term that runs on the NPU)'] = adaptation(everything, 'fc3')
+    return dict({
         'source training': lambda plan: build_source_training(
             mnist, lenet, 16, 1e-3, 'adam', 0, stepsize=10, plan=plan),
         'source training (sgd, --ignore_label)': lambda plan: build_source_training(
@@ -159,14 +173,8 @@ def builders(data_root):
         'adaptation': lambda plan: build_adda_training(
             svhn, mnist, lenet, 16, 2e-4, 'adam', 0, adversary_layers=(32, 32), plan=plan,
             adversary_leaky=False),
-        'adaptation (fc3, every stabiliser)': lambda plan: build_adda_training(
-            mnist, usps, lenet, 16, 2e-4, 'adam', 0, adversary_layers=(32,), plan=plan,
-            feature_layer='fc3', options=everything),
-        'adaptation (every target self-training term)': lambda plan: build_adda_training(
-            usps, mnist, lenet, 16, 2e-4, 'adam', 0, adversary_layers=(32,), plan=plan,
-            options=self_training),
         'evaluation': lambda plan: EvalGraph(usps, lenet, 64),
-    }
+    }, **terms)
 
 
 @pytest.mark.parametrize('precision', ['mixed', 'fp32'])
@@ -184,22 +192,27 @@ def test_graph_contract_in_process(data_root, npu, precision):
     assert not failures, failures
 
 
-def test_vat_is_refused_on_the_npu_in_one_line(data_root, npu):
-    """--target_vat draws random directions inside the step with a stateless normal op that
-    CANN documents for the Ascend 950, not the 910: the build says so instead of failing on
-    the card."""
+def test_terms_that_cannot_run_on_the_npu_are_refused_in_one_line(data_root, npu):
+    """A term the 910 cannot run (--target_vat draws random directions inside the step with a
+    stateless normal op that CANN documents for the Ascend 950 only) is refused when the graph
+    is built, in one line naming its option and why, instead of failing on the card."""
+    from adda.adaptation import build_adda_training
     from adda.compat import tf
     from adda.data import get_split
     from adda.errors import AddaError
-    from adda.graphs import build_adda_training
     from adda.models import get_model_fn
-    from adda.recipe import AdaptationOptions
+    from adda.terms import TERMS, Settings, examples, runs_on
     usps, mnist = get_split('usps', 'train'), get_split('mnist', 'train')
-    with tf.Graph().as_default():
-        with pytest.raises(AddaError, match=r'--target_vat .* NPU graph cannot .* --device cpu'):
-            build_adda_training(usps, mnist, get_model_fn('lenet'), 16, 2e-4, 'adam', 0,
-                                adversary_layers=(32,), plan=npu_plan(),
-                                options=AdaptationOptions(target_vat=1.0))
+    refused = [term for term in TERMS if not runs_on(term, 'npu')]
+    assert [term.switch() for term in refused] == ['target_vat']
+    for term in refused:
+        with tf.Graph().as_default():
+            with pytest.raises(AddaError) as error:
+                build_adda_training(usps, mnist, get_model_fn('lenet'), 16, 2e-4, 'adam', 0,
+                                    adversary_layers=(32,), plan=npu_plan(),
+                                    settings=Settings(**examples(term)))
+        assert str(error.value) == '--{} {}'.format(term.switch(), term.refused['npu'])
+    assert 'NPU graph cannot' in refused[0].refused['npu']
 
 
 def train_steps(build, plan, calls):

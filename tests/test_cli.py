@@ -90,18 +90,19 @@ def test_resumed_run_equals_uninterrupted_run(data_root, tmp_path):
         np.testing.assert_allclose(whole[key], parts[key], rtol=1e-5, atol=1e-6)
 
 
-def test_resumed_self_training_adaptation_equals_uninterrupted(data_root, tmp_path):
-    """VAT's random directions are keyed by the step and the class centroids and the
-    neighbour bank are part of the training state: an adaptation stopped at 10 and resumed
-    ends where the uninterrupted one does (a stateful generator, or centroids or a bank
+def test_resumed_adaptation_with_every_term_equals_uninterrupted(data_root, tmp_path):
+    """Every registered adaptation term on (adda/terms/) and the core's options: VAT's random
+    directions are keyed by the step, and the state the terms keep (class centroids,
+    neighbour bank, moving average) is part of the training state, so an adaptation stopped
+    at 10 and resumed ends where the uninterrupted one does (a stateful generator, or state
     started from 0 again, would not)."""
+    from adda.terms import arguments, every_example
     snap = tmp_path / 'snap'
     ok(run_tool('train', 'mnist', 'train', 'lenet', 'src', '--iterations', 10,
                 '--snapshot_dir', snap, *TRAIN))
     common = ['--weights', snap / 'src', '--snapshot_dir', snap, '--snapshot', 10,
-              '--steps_per_run', 5, '--adversary', 16, '--target_infomax', 0.3,
-              '--target_vat', 1.0, '--target_centroid', 0.3, '--target_pseudo', 1.0,
-              '--pseudo_threshold', 0.0, '--pseudo_neighbours', 3] + TRAIN[:-2]
+              '--steps_per_run', 5, '--adversary', 16] + arguments(every_example()) + \
+        TRAIN[:-2]
 
     def adapt(name, *extra):
         return ok(run_tool('train_adda', 'mnist:train', 'usps:train', 'lenet', name, *common,

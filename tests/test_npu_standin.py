@@ -39,7 +39,7 @@ def source_graph(split):
 
 
 def adaptation_graph(source, target):
-    from adda.graphs import build_adda_training
+    from adda.adaptation import build_adda_training
     from adda.models import get_model_fn
     return lambda plan: build_adda_training(source, target, get_model_fn('lenet'), 16, 2e-4,
                                             'adam', 0, adversary_layers=(32, 32), plan=plan)

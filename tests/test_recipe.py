@@ -1,31 +1,19 @@
-"""The opt-in stabilisers of the adaptation step (adda/recipe.py) and their use in the graph."""
+"""The adaptation terms (adda/terms/), their losses (adda/losses.py) and their use in the
+adaptation graph."""
 import numpy as np
 import pytest
 
 from adda.compat import tf
 from adda.data import get_split
-from adda.graphs import build_adda_training
-from adda.models import get_model_fn
-from adda.recipe import (AdaptationOptions, ClassCentroids, MovingAverage, NeighbourBank,
-                         adversary_loss, infomax, pseudo_label_loss, r1_penalty, source_pull,
+from adda.adaptation import build_adda_training
+from adda.losses import (adversary_loss, infomax, pseudo_label_loss, r1_penalty, source_pull,
                          virtual_adversarial_loss)
+from adda.models import get_model_fn
+from adda.terms import Settings
+from adda.terms.centroids import ClassCentroids
+from adda.terms.neighbours import NeighbourBank
 
 lenet = get_model_fn('lenet')
-
-
-def test_moving_average_update_rule(tf_graph):
-    var = tf.get_variable('w', initializer=tf.constant([1.0, 2.0]))
-    average = MovingAverage({'w': var}, decay=0.9)
-    update = average.update()
-    with tf.Session() as sess:
-        sess.run(tf.global_variables_initializer())
-        average.reset(sess)
-        np.testing.assert_allclose(sess.run(average.shadows['w']), [1.0, 2.0])
-        sess.run(var.assign([11.0, 2.0]))
-        sess.run(update)
-        np.testing.assert_allclose(sess.run(average.shadows['w']), [2.0, 2.0], rtol=1e-6)
-        sess.run(update)
-        np.testing.assert_allclose(sess.run(average.shadows['w']), [2.9, 2.0], rtol=1e-6)
 
 
 def test_source_pull_gradient_points_back_to_the_source(tf_graph):
@@ -77,7 +65,7 @@ def test_infomax_prefers_confident_balanced_predictions(tf_graph):
     assert values[2] == pytest.approx(0.0, abs=1e-3)
 
 
-def run_adaptation(options, steps=3, feature_layer=None, fetch_globals=None):
+def run_adaptation(settings, steps=3, feature_layer=None, fetch_globals=None):
     """(graph, target weights before, per-step outputs, snapshot weights after); with
     ``fetch_globals`` (a dict), also every other global variable's final value, by name."""
     source, target = get_split('mnist', 'train'), get_split('usps', 'train')
@@ -85,7 +73,7 @@ def run_adaptation(options, steps=3, feature_layer=None, fetch_globals=None):
         tf.set_random_seed(3)
         graph = build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
                                     adversary_layers=(8,), feature_layer=feature_layer,
-                                    options=options)
+                                    settings=settings)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             graph.after_restore(sess)
@@ -99,26 +87,23 @@ def run_adaptation(options, steps=3, feature_layer=None, fetch_globals=None):
             return graph, target, out, sess.run(graph.snapshot_vars)
 
 
-def test_all_options_together_train_and_snapshot_the_average(data_root):
-    options = AdaptationOptions(adversary_lr=1e-3, adversary_steps=2, label_smoothing=0.1,
-                                gradient_penalty=1.0, source_pull=1e-3, target_infomax=0.1,
-                                ema=0.5)
-    graph, before, out, after = run_adaptation(options)
+def test_the_core_options_and_stabilisers_together_train(data_root):
+    settings = Settings(adversary_lr=1e-3, adversary_steps=2, label_smoothing=0.1,
+                        gradient_penalty=1.0, source_pull=1e-3, target_infomax=0.1)
+    graph, before, out, after = run_adaptation(settings)
     assert all(np.all(np.isfinite(out[k])) for k in out)
-    assert graph.average is not None
-    assert all(v.op.name.startswith('ema/') for v in graph.snapshot_vars.values())
-    assert sorted(graph.snapshot_vars) == sorted(graph.source_vars)
-    moved = [k for k in before if not np.array_equal(before[k], after[k])]
-    assert moved  # the averaged weights follow the trained ones
+    assert [t.name for t in graph.terms] == ['gradient_penalty', 'source_pull', 'infomax']
+    assert all(v.op.name.startswith('target/') for v in graph.snapshot_vars.values())
+    assert [k for k in before if not np.array_equal(before[k], after[k])]
 
 
 def test_adversary_steps_draw_fresh_batches(data_root):
     """With two discriminator updates per step, each step consumes two batches per domain."""
     source, target = get_split('mnist', 'train'), get_split('usps', 'train')
-    options = AdaptationOptions(adversary_steps=2)
+    settings = Settings(adversary_steps=2)
     with tf.Graph().as_default():
         build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
-                            adversary_layers=(8,), options=options)
+                            adversary_layers=(8,), settings=settings)
         ops = tf.get_default_graph().get_operations()
         # the target net is built for the two forward passes of each step (plus its variables)
         get_next = [op for op in ops if op.type == 'IteratorGetNext']
@@ -126,15 +111,15 @@ def test_adversary_steps_draw_fresh_batches(data_root):
 
 
 def test_separate_adversary_learning_rate_changes_only_the_discriminator(data_root):
-    base = run_adaptation(AdaptationOptions(), steps=2)
-    slow = run_adaptation(AdaptationOptions(adversary_lr=0.0), steps=2)
+    base = run_adaptation(Settings(), steps=2)
+    slow = run_adaptation(Settings(adversary_lr=0.0), steps=2)
     # with a zero discriminator rate the first mapping step is the same (same discriminator)
     np.testing.assert_allclose(base[2]['mapping_loss'][0], slow[2]['mapping_loss'][0], rtol=1e-5)
     assert not np.allclose(base[2]['mapping_loss'][1], slow[2]['mapping_loss'][1])
 
 
 def test_infomax_ramp_grows_linearly_then_stays(tf_graph):
-    from adda.recipe import ramp
+    from adda.losses import ramp
     step = tf.placeholder(tf.int64, [])
     weight = ramp(0.3, step, 1000)
     with tf.Session() as sess:
@@ -167,8 +152,8 @@ def test_pseudo_labels_count_only_confident_images_and_train_only_the_student(tf
 
 
 def test_self_training_adaptation_sees_two_views_and_trains(data_root):
-    options = AdaptationOptions(target_pseudo=1.0, pseudo_threshold=0.0, target_augment=0.2)
-    graph, before, out, after = run_adaptation(options, steps=3)
+    settings = Settings(target_pseudo=1.0, pseudo_threshold=0.0, target_augment=0.2)
+    graph, before, out, after = run_adaptation(settings, steps=3)
     assert all(np.all(np.isfinite(out[k])) for k in out)
     assert [k for k in before if not np.array_equal(before[k], after[k])]
     # the target pipeline hands out (images, labels, augmented images); its labels stay unused
@@ -244,10 +229,10 @@ def test_vat_adaptation_trains_and_repeats_with_the_seed(data_root):
     differently than without it), and the same seed gives the same run again. (That the
     directions are keyed by the step, so a resumed run draws the same, is
     tests/test_cli.py's resume test.)"""
-    base = run_adaptation(AdaptationOptions(target_infomax=0.1), steps=2)
-    vat = run_adaptation(AdaptationOptions(target_infomax=0.1, target_vat=1.0,
+    base = run_adaptation(Settings(target_infomax=0.1), steps=2)
+    vat = run_adaptation(Settings(target_infomax=0.1, target_vat=1.0,
                                            vat_radius=2.0), steps=2)
-    again = run_adaptation(AdaptationOptions(target_infomax=0.1, target_vat=1.0,
+    again = run_adaptation(Settings(target_infomax=0.1, target_vat=1.0,
                                              vat_radius=2.0), steps=2)
     assert_term_changes_training_only(base, vat)
     for k in vat[3]:
@@ -284,10 +269,10 @@ def test_centroid_self_training_adaptation_trains_and_keeps_its_centroids(data_r
     """--target_centroid: the centroids are a global variable (so the training state saves
     them and a resumed run continues them), filled by the steps; the term changes training
     but not the first step's losses (computed before any update)."""
-    base = run_adaptation(AdaptationOptions(target_infomax=0.1), steps=2)
-    options = AdaptationOptions(target_infomax=0.1, target_centroid=1.0, centroid_momentum=0.5)
+    base = run_adaptation(Settings(target_infomax=0.1), steps=2)
+    settings = Settings(target_infomax=0.1, target_centroid=1.0, centroid_momentum=0.5)
     centroids = {}
-    result = run_adaptation(options, steps=2, fetch_globals=centroids)
+    result = run_adaptation(settings, steps=2, fetch_globals=centroids)
     assert_term_changes_training_only(base, result)
     value = centroids['centroids/centroids']
     assert value.shape == (10, 500)
@@ -349,10 +334,10 @@ def usps_bank_slots():
 def test_neighbour_pseudo_labels_train_and_fill_their_bank(data_root):
     """--pseudo_neighbours: the bank is a global variable (the training state saves it), one
     slot written per step, and the term changes training but not the first step's losses."""
-    own = run_adaptation(AdaptationOptions(target_pseudo=1.0, pseudo_threshold=0.0), steps=2)
-    options = AdaptationOptions(target_pseudo=1.0, pseudo_threshold=0.0, pseudo_neighbours=3)
+    own = run_adaptation(Settings(target_pseudo=1.0, pseudo_threshold=0.0), steps=2)
+    settings = Settings(target_pseudo=1.0, pseudo_threshold=0.0, pseudo_neighbours=3)
     bank = {}
-    result = run_adaptation(options, steps=2, fetch_globals=bank)
+    result = run_adaptation(settings, steps=2, fetch_globals=bank)
     assert_term_changes_training_only(own, result)
     features, probs = bank['neighbours/features'], bank['neighbours/probs']
     slots = usps_bank_slots()
@@ -369,10 +354,10 @@ def test_more_neighbours_than_the_bank_holds_is_refused(data_root):
     from adda.errors import AddaError
     target = get_split('usps', 'train')
     slots = usps_bank_slots()
-    options = AdaptationOptions(target_pseudo=1.0, pseudo_neighbours=slots * 8 + 1)
+    settings = Settings(target_pseudo=1.0, pseudo_neighbours=slots * 8 + 1)
     with tf.Graph().as_default(), pytest.raises(AddaError) as error:
         build_adda_training(get_split('mnist', 'train'), target, lenet, 8, 1e-2, 'adam',
-                            seed=0, adversary_layers=(8,), options=options)
+                            seed=0, adversary_layers=(8,), settings=settings)
     assert str(error.value) == (
         '--pseudo_neighbours {} is more than the {} target images the neighbour bank holds '
         '({} batches of 8)'.format(slots * 8 + 1, slots * 8, slots))

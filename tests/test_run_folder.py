@@ -2,10 +2,14 @@
 (--resume, with the same settings) or to replace it (--overwrite); evaluation records say which
 snapshot of which run they measured."""
 import os
+import shutil
 
+import pytest
 import yaml
 
-from conftest import run_tool
+from adda.rundir import ADAPTATION_SETTINGS, recorded_adaptation, setting_differences
+from adda.terms import record, recorded_options
+from conftest import ROOT, run_tool, write_mnist, write_usps
 from test_faults import listing
 
 
@@ -124,14 +128,99 @@ def test_train_log_starts_with_the_first_console_line(data_root, tmp_path):
     assert 'WARNING' not in result.stdout + result.stderr
 
 
-def test_a_run_from_before_an_option_existed_resumes_with_its_default():
-    """A config.yaml written before --target_vat/--vat_radius existed had them off: resuming
-    it with the defaults finds no difference, and with the option on names it."""
-    from adda.rundir import command_defaults, setting_differences
-    from adda.tools.train_adda import main as train_adda
-    old = {'source': 'usps1800:train', 'lr': 2e-4, 'target_infomax': 0.3}
-    defaults = dict(old, target_vat=0.0, vat_radius=2.0)
-    known = command_defaults(train_adda)
-    assert setting_differences(old, defaults, known) == []
-    assert setting_differences(old, dict(defaults, target_vat=1.0), known) == [
-        '--target_vat: 0.0 -> 1.0']
+# config.yaml files written by the tools of older commits (tiny runs: `train.py mnist train lenet
+# src --iterations 10 --snapshot 10 --batch_size 16 --seed 0 --snapshot_dir snap`, then
+# `train_adda.py mnist:train usps:train lenet ad --weights snap/src/src-10 --iterations 10
+# --snapshot 10 --batch_size 16 --adversary 16 --seed 0 --snapshot_dir snap`), each from the
+# commit before options came: file -> the options that came after it.
+CONFIGS_BEFORE = os.path.join(ROOT, 'tests', 'configs_before')
+TRAIN = ['mnist', 'train', 'lenet', 'src', '--snapshot', 10, '--batch_size', 16, '--seed', 0,
+         '--snapshot_dir', 'snap']
+ADAPT = ['mnist:train', 'usps:train', 'lenet', 'ad', '--weights', 'snap/src/src-10',
+         '--snapshot', 10, '--batch_size', 16, '--adversary', 16, '--seed', 0]
+
+
+def added_after(change):
+    return [o.name for o, _ in recorded_options() if o.added > change]
+
+
+BEFORE = {
+    'train-a074324.yaml': ['augment', 'augment_stroke', 'augment_zoom', 'augment_shear'],
+    'train-c15362f.yaml': ['augment', 'augment_stroke', 'augment_zoom', 'augment_shear'],
+    'train-a09b59d.yaml': ['augment_stroke', 'augment_zoom', 'augment_shear'],
+    'train-930ca03.yaml': ['augment_stroke', 'augment_zoom', 'augment_shear'],
+    'train-afcf216.yaml': ['augment_zoom', 'augment_shear'],
+    'train-f00734e.yaml': ['augment_shear'],
+    # the adaptation options by the change that added them (adda.terms.Option.added)
+    'train_adda-a074324.yaml': added_after(0),
+    'train_adda-485f87b.yaml': added_after(1),
+    'train_adda-a09b59d.yaml': added_after(2),
+    'train_adda-afcf216.yaml': added_after(3),
+    'train_adda-d439b02.yaml': added_after(4),
+    'train_adda-98ecb2a.yaml': added_after(5),
+    'train_adda-f00734e.yaml': added_after(6),
+}
+
+
+def read_yaml(path):
+    with open(str(path)) as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope='module')
+def runs_of_today(tmp_path_factory):
+    """A folder holding a source run and an adaptation run of today's tools, made with the
+    fixtures' commands; returns (folder, the data root)."""
+    folder = tmp_path_factory.mktemp('today')
+    write_mnist(str(folder / 'data' / 'mnist'))
+    write_usps(str(folder / 'data' / 'usps'))
+    env = {'ADDA_DATA_DIR': str(folder / 'data')}
+    for tool, args in (('train', TRAIN), ('train_adda', ADAPT + ['--snapshot_dir', 'snap'])):
+        result = run_tool(tool, *(args + ['--iterations', 10]), env=env, cwd=folder)
+        assert result.returncode == 0, result.stderr[-2000:]
+    return folder, env
+
+
+def test_the_fixtures_lack_the_options_that_came_later():
+    names = sorted(n for n in os.listdir(CONFIGS_BEFORE) if n.endswith('.yaml'))
+    assert names == sorted(BEFORE)
+    for name, later in BEFORE.items():
+        options = read_yaml(os.path.join(CONFIGS_BEFORE, name))['options']
+        tool_options = ADAPTATION_SETTINGS if name.startswith('train_adda') else (
+            'augment', 'augment_stroke', 'augment_zoom', 'augment_shear')
+        assert [k for k in tool_options if k not in options] == later, name
+
+
+@pytest.mark.parametrize('name', sorted(BEFORE))
+def test_a_run_from_before_an_option_existed_resumes(runs_of_today, tmp_path, name):
+    """A run whose config.yaml an older commit's tool wrote, before some options existed, is
+    resumed by today's tool with the same command: each option it lacks takes the value the
+    tool records for that run (its default, or its term's off value when the term is off, as
+    --vat_radius 0.0 with VAT off)."""
+    today, env = runs_of_today
+    adaptation = name.startswith('train_adda')
+    tool, args, run = ('train_adda', ADAPT, 'ad') if adaptation else ('train', TRAIN, 'src')
+    shutil.copytree(str(today), str(tmp_path / 'run'))
+    folder = tmp_path / 'run' / 'snap' / run
+    recorded = read_yaml(folder / 'config.yaml')['options']
+    old = read_yaml(os.path.join(CONFIGS_BEFORE, name))['options']
+    if adaptation:
+        filled = recorded_adaptation(old)
+        assert [k for k in BEFORE[name] if filled[k] != recorded[k]] == []
+    shutil.copy(os.path.join(CONFIGS_BEFORE, name), str(folder / 'config.yaml'))
+    if adaptation:
+        args = args + ['--snapshot_dir', 'snap']
+    result = run_tool(tool, *(args + ['--iterations', 20, '--resume']), env=env,
+                      cwd=tmp_path / 'run')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'Resuming from' in result.stdout
+
+
+def test_a_run_from_before_vat_is_refused_with_vat_on():
+    """The same run asked to resume with --target_vat: both VAT options are named (the run
+    had VAT off, so it recorded --vat_radius 0.0)."""
+    old = read_yaml(os.path.join(CONFIGS_BEFORE, 'train_adda-afcf216.yaml'))['options']
+    new = dict(old, **record(dict(target_vat=1.0)))
+    assert setting_differences(old, new) == ['--target_vat: 0.0 -> 1.0',
+                                             '--vat_radius: 0.0 -> 2.0']
+    assert setting_differences(old, dict(old, **record({}))) == []

@@ -4,7 +4,8 @@ import pytest
 
 from adda.compat import tf
 from adda.data import get_split
-from adda.graphs import build_adda_training, build_source_training, lr_at, scheduled_lr
+from adda.adaptation import build_adda_training
+from adda.graphs import build_source_training, lr_at, scheduled_lr
 from adda.models import get_model_fn
 from adda.training import format_losses
 

@@ -4,8 +4,7 @@ training).
 Drawn from a stateless generator keyed by (seed, step), so a resumed run sees the same images.
 """
 from adda.compat import tf
-
-_KEY_OFFSET = 1 << 41  # keeps augmentation keys apart from the epoch-order keys (seed, epoch)
+from adda.random_keys import stateless_key
 
 
 def zoom_shift(images, strength, seed, step, stream=0, zoom=None):
@@ -17,8 +16,7 @@ def zoom_shift(images, strength, seed, step, stream=0, zoom=None):
     if not strength and not zoom:
         return images
     batch = int(images.shape[0])
-    key = tf.stack([tf.cast(seed, tf.int64),
-                    tf.cast(step, tf.int64) + _KEY_OFFSET * (1 + 2 * stream)])
+    key = stateless_key(seed, 'zoom_shift', stream, step)
     draws = tf.random.stateless_uniform([batch, 3], seed=key, minval=-1.0, maxval=1.0)
     if zoom:
         low, high = float(zoom[0]), float(zoom[1])
@@ -42,8 +40,7 @@ def stroke(images, strength, seed, step, stream=0):
     if not strength:
         return images
     batch = int(images.shape[0])
-    key = tf.stack([tf.cast(seed, tf.int64),
-                    tf.cast(step, tf.int64) + _KEY_OFFSET * (2 + 2 * stream)])
+    key = stateless_key(seed, 'stroke', stream, step)
     amount = tf.random.stateless_uniform([batch, 1, 1, 1], seed=key, minval=-strength,
                                          maxval=strength)
     window = dict(ksize=[1, 3, 3, 1], strides=[1, 1, 1, 1], padding='SAME')
@@ -62,8 +59,7 @@ def shear(images, strength, seed, step, stream=0):
     if not strength:
         return images
     batch, height, width = (int(d) for d in images.shape[:3])
-    key = tf.stack([tf.cast(seed, tf.int64),
-                    tf.cast(step, tf.int64) - _KEY_OFFSET * (1 + stream)])  # < 0: its own keys
+    key = stateless_key(seed, 'shear', stream, step)
     factor = tf.random.stateless_uniform([batch, 1, 1, 1], seed=key, minval=-strength,
                                          maxval=strength)
     rows = tf.reshape(tf.range(height, dtype=tf.float32) - 0.5 * (height - 1), [1, height, 1, 1])

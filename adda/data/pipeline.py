@@ -6,8 +6,9 @@ epoch drawn from a stateless generator seeded by (seed, stream, epoch), so step 
 sees the same batch: a resumed run continues exactly where the interrupted one was.
 """
 from adda.compat import tf
+from adda.random_keys import EPOCHS, stateless_key
 
-_EPOCHS = 1 << 40  # "forever", and the stride that keeps streams' epoch seeds apart
+_FOREVER = 1 << 40  # the steps of an endless pipeline
 
 
 def _without_autotune(dataset):
@@ -63,9 +64,10 @@ def _gathered(arrays, indices, preprocess, augment, threads, both_views=False):
     return tf.data.Dataset.zip((arrays, indices)).map(gather, num_parallel_calls=threads)
 
 
-def epoch_order(size, seed, epoch):
-    """The permutation of ``range(size)`` used in ``epoch``: a pure function of its inputs."""
-    key = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
+def epoch_order(size, seed, epoch, stream=0):
+    """The permutation of ``range(size)`` used in ``epoch`` of ``stream``: a pure function of
+    its inputs."""
+    key = stateless_key(seed, 'epoch_order', stream, epoch)
     return tf.argsort(tf.random.stateless_uniform([size], seed=key), stable=True)
 
 
@@ -80,11 +82,11 @@ def training_batches(split, batch_size, seed, preprocess=None, start_step=0, str
     """
     size = len(split)
     first = start_step * batch_size
-    epochs = tf.data.Dataset.range(first // size, _EPOCHS)
+    epochs = tf.data.Dataset.range(first // size, EPOCHS)  # its range of keys
     indices = epochs.flat_map(lambda epoch: tf.data.Dataset.from_tensor_slices(
-        epoch_order(size, seed, epoch + stream * _EPOCHS)))
+        epoch_order(size, seed, epoch, stream)))
     indices = indices.skip(first % size).batch(batch_size, drop_remainder=True)
-    steps = tf.data.Dataset.range(start_step, _EPOCHS)
+    steps = tf.data.Dataset.range(start_step, _FOREVER)
     arrays, placeholders, values = _arrays(split)
     dataset = _gathered(arrays, tf.data.Dataset.zip((indices, steps)), preprocess, augment,
                         threads, both_views).prefetch(2)

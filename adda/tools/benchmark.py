@@ -52,9 +52,10 @@ def main(what, batch_size, steps, repeats, warmup, steps_per_run, loss_scale, sh
     select_gpu(gpu)
     import numpy as np
 
+    from adda.adaptation import build_adda_training
     from adda.compat import tf
     from adda.data.dataset import ImageSplit
-    from adda.graphs import EvalGraph, build_adda_training, build_source_training
+    from adda.graphs import EvalGraph, build_source_training
     from adda.models import get_model_fn
     from adda.session import DEFAULT_STEPS_PER_RUN, DevicePlan, create_session, session_config
 

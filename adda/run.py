@@ -484,17 +484,18 @@ def write_record(run):
 
 
 def main(argv=None):
+    """``TASK [PREFIX]`` or ``--pair SOURCE TARGET [PREFIX]``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     os.chdir(ROOT)  # relative SNAPSHOT_DIR and RESULTS_DIR are the repository's
-    if argv[:1] == ['--pair']:
-        return run_pair(argv[1:])
-    if not argv or argv[0] not in TASKS:
-        print('Error: {} (known tasks: {}); usage: python -m adda.run TASK [PREFIX]'.format(
-            'unknown task ' + argv[0] if argv else 'no task named', ' '.join(TASKS)),
-            file=sys.stderr)
-        return 2
     try:
-        return run_task(TASKS[argv[0]], argv[1:])
+        if argv[:1] == ['--pair']:
+            task, args = pair_of(argv[1:])
+        elif argv and argv[0] in TASKS:
+            task, args = TASKS[argv[0]], argv[1:]
+        else:
+            raise RunError('{} (known tasks: {}); usage: python -m adda.run TASK [PREFIX]'.format(
+                'unknown task ' + argv[0] if argv else 'no task named', ' '.join(TASKS)), 2)
+        return run_task(task, args)
     except RunError as e:
         if e.args[0]:
             print('Error: {}'.format(e.args[0]), file=sys.stderr, flush=True)
@@ -503,38 +504,26 @@ def main(argv=None):
         return 130
 
 
-def run_pair(args):
-    """``--pair SOURCE TARGET [PREFIX]`` (scripts/adapt.sh): the task for two dataset names."""
-    if args[:1] in (['-h'], ['--help']) or len(args) < 2 or args[0].startswith('-') or \
-            args[1].startswith('-'):
-        task = pair_task('SOURCE', 'TARGET')
-        if args[:1] in (['-h'], ['--help']):
-            print(usage(task))
-            return 0
-        print('Error: a task for a pair needs two dataset names (usage: bash scripts/adapt.sh '
-              'SOURCE TARGET [PREFIX]; see --help)', file=sys.stderr)
-        return 2
+def pair_of(args):
+    """(the task, the rest of ``args``) for ``SOURCE TARGET [PREFIX]`` (scripts/adapt.sh)."""
+    if args[:1] in (['-h'], ['--help']):
+        print(usage(pair_task('SOURCE', 'TARGET')))
+        raise SystemExit(0)
+    if len(args) < 2 or args[0].startswith('-') or args[1].startswith('-'):
+        raise RunError('a task for a pair needs two dataset names (usage: bash scripts/adapt.sh '
+                       'SOURCE TARGET [PREFIX]; see --help)', 2)
     from adda.errors import AddaError
     try:
         from adda.data import get_dataset
     except ImportError as e:
-        print('Error: {} cannot read the datasets ({}): set PYTHON to the interpreter that has '
-              "the project's requirements".format(sys.executable, e), file=sys.stderr)
-        return 1
+        raise RunError('{} cannot read the datasets ({}): set PYTHON to the interpreter that has '
+                       "the project's requirements".format(sys.executable, e))
     try:
         for name in args[:2]:
             get_dataset(name)
-        task = pair_task(args[0], args[1], recipe=os.environ.get('RECIPE') == '1')
-        return run_task(task, args[2:])
+        return pair_task(args[0], args[1], recipe=os.environ.get('RECIPE') == '1'), args[2:]
     except (AddaError, KeyError) as e:
-        print('Error: {}'.format(e.args[0]), file=sys.stderr, flush=True)
-        return 1
-    except RunError as e:
-        if e.args[0]:
-            print('Error: {}'.format(e.args[0]), file=sys.stderr, flush=True)
-        return e.status
-    except KeyboardInterrupt:
-        return 130
+        raise RunError(e.args[0])
 
 
 if __name__ == '__main__':

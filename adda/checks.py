@@ -35,6 +35,7 @@ class ModelShapes(object):
             self.variables = OrderedDict((key, var.shape.as_list())
                                          for key, var in collect_vars('model').items())
         self.input_elements = size * size * channels
+        self.outputs = list(self.layers.values())[-1][-1]  # the logits' width
         self.name = model_fn.__name__
 
     def activation_elements(self):
@@ -63,6 +64,17 @@ def check_weights(path, shapes, end=None, option='--weights'):
         check_fits(path, needed)
     except AddaError as e:
         raise AddaError('{} {}'.format(option, e))
+
+
+def check_classes(shapes, splits):
+    """The model has an output for every label of the splits, which share their classes."""
+    from adda.data.dataset import check_same_classes
+    check_same_classes(splits)
+    for split in splits:
+        if split.num_classes > shapes.outputs:
+            raise AddaError('{} has {} labels but {} has {} outputs (classes named by numbers '
+                            'take their number as label)'.format(
+                                split.name, split.num_classes, shapes.name, shapes.outputs))
 
 
 def available_memory():
@@ -158,6 +170,7 @@ def check_training(output, opts, model_fn, splits, weights=None, weights_end=Non
     check_output_name(output)
     check_output_folder(os.path.join(opts['snapshot_dir'], output))
     shapes = ModelShapes(model_fn)
+    check_classes(shapes, splits)
     check_layer(shapes, feature_layer, '--adversary_layer')
     if adversary_layers is not None and any(width < 1 for width in adversary_layers):
         raise AddaError('--adversary widths must be positive, got {}'.format(
@@ -180,6 +193,7 @@ def check_evaluation(model_fn, weights, splits, batch_size, output=None):
     written: checked before the (possibly long) evaluation runs."""
     check_output_file(output, '--output')
     shapes = ModelShapes(model_fn)
+    check_classes(shapes, splits)
     check_weights(weights, shapes, option='WEIGHTS')
     check_batch_size(batch_size, splits, shapes, training=False)
     return shapes

@@ -1,7 +1,9 @@
 """``python -m adda.data check NAME...``: list dataset files missing from the data root.
 
-Exits 1 when a file is missing, so scripts can skip tasks whose data is absent.
+Exits 1 when a file is missing, so scripts can skip tasks whose data is absent; 2 when a name is
+unknown or a dataset of one's own is malformed.
 """
+import os
 import sys
 
 import click
@@ -31,10 +33,17 @@ def check(names):
 
 @main.command('list')
 def list_datasets():
-    """Each dataset's name and folder under the data root."""
+    """Each dataset's name and folder under the data root, the built-in ones first."""
+    from adda.data import custom
     for name in dataset_names():
         click.echo('{:10} {}'.format(name, get_dataset(name).path))
+    own = custom.dataset_names()
+    for name in own:
+        click.echo('{:10} {} (your own)'.format(name, os.path.join(data_root(), name) + (
+            os.sep if os.path.isdir(os.path.join(data_root(), name)) else '.npz')))
     click.echo('(data root: {})'.format(data_root()))
+    if own:
+        click.echo('(decoded image folders are cached in {})'.format(custom.cache_dir()))
 
 
 if __name__ == '__main__':

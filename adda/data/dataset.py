@@ -6,6 +6,7 @@ import numpy as np
 from adda.errors import AddaError, DatasetError
 
 SPLITS = ('train', 'test')
+DIGITS = tuple(str(k) for k in range(10))  # the built-in sets' classes, label k = digit k
 
 _datasets = {}
 
@@ -24,10 +25,19 @@ def dataset_names():
 
 
 def get_dataset(name, root=None):
-    """The dataset group registered as ``name``; its splits load on first use."""
-    if name not in _datasets:
-        raise AddaError('unknown dataset {!r} (known: {})'.format(name, ', '.join(dataset_names())))
-    return _datasets[name](root)
+    """The dataset group registered as ``name``, else the dataset of one's own of that name
+    under the data root (adda.data.custom); its splits load on first use."""
+    from adda.data import custom
+    if name in _datasets:
+        custom.check_not_shadowed(name, root or data_root())
+        return _datasets[name](root)
+    found = custom.find_dataset(name, root or data_root())
+    if found is None:
+        raise AddaError('unknown dataset {!r} (known: {}); a dataset of your own is a folder '
+                        '{} with train/ and test/ or a file {}'.format(
+                            name, ', '.join(dataset_names() + custom.dataset_names(root)),
+                            *custom.layouts(name, root or data_root())))
+    return found
 
 
 def get_split(name, split, root=None):
@@ -40,9 +50,10 @@ def data_root():
 
 
 class ImageSplit(object):
-    """One split in memory: float32 NHWC images in [0, 1] and int64 labels."""
+    """One split in memory: float32 NHWC images in [0, 1] and int64 labels; ``classes``: the
+    class names by label (None for a label no class has), by default the labels as digits."""
 
-    def __init__(self, images, labels, num_classes, name):
+    def __init__(self, images, labels, num_classes, name, classes=None):
         if images.ndim != 4 or len(images) != len(labels):
             raise DatasetError('{}: expected NHWC images and one label each, got images {} and '
                                'labels {}'.format(name, images.shape, labels.shape))
@@ -50,6 +61,8 @@ class ImageSplit(object):
         self.labels = np.asarray(labels, dtype=np.int64)
         self.num_classes = num_classes
         self.name = name
+        self.classes = tuple(classes) if classes is not None else tuple(
+            str(k) for k in range(num_classes))
 
     def __len__(self):
         return len(self.labels)
@@ -62,7 +75,8 @@ class ImageSplit(object):
         return np.bincount(self.labels, minlength=self.num_classes)
 
     def subset(self, indices, name):
-        return ImageSplit(self.images[indices], self.labels[indices], self.num_classes, name)
+        return ImageSplit(self.images[indices], self.labels[indices], self.num_classes, name,
+                          self.classes)
 
 
 class DatasetGroup(object):
@@ -76,6 +90,8 @@ class DatasetGroup(object):
     folder = None
     files = {}
     num_classes = 10
+    classes = DIGITS
+    own = False  # a dataset of one's own (adda.data.custom), not a built-in set
 
     def __init__(self, root=None):
         self.root = root or data_root()
@@ -111,6 +127,23 @@ class DatasetGroup(object):
         """Paths of this dataset's files that are not on disk (they would be downloaded)."""
         return [os.path.join(self.path, name) for split in SPLITS for name in self.files[split]
                 if not os.path.isfile(os.path.join(self.path, name))]
+
+
+def check_same_classes(splits, what='source and target'):
+    """Splits used together (an adaptation's source and target) must have the same classes."""
+    first = splits[0]
+    for other in splits[1:]:
+        if tuple(other.classes) != tuple(first.classes):
+            raise AddaError('{} must have the same classes: {} has {} and {} has {}'.format(
+                what, first.name, describe_classes(first.classes), other.name,
+                describe_classes(other.classes)))
+
+
+def describe_classes(classes):
+    """'0 1 2' or '0=cat 1=dog': the names by label, labels no class has left out."""
+    if tuple(classes) == tuple(str(k) for k in range(len(classes))):
+        return ' '.join(classes)
+    return ' '.join('{}={}'.format(k, c) for k, c in enumerate(classes) if c is not None)
 
 
 def check_labels(labels, num_classes, path):

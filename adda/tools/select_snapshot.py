@@ -83,6 +83,7 @@ def main(source, target, model, run_dir, criterion, source_val, feature_layer, o
     check_output_file(output, '--output')
     select_gpu(gpu)
     from adda.data import get_split
+    from adda.data.dataset import check_same_classes
     from adda.models import get_model_fn
     from adda.selection import choose, get_criterion, score_snapshots
     from adda.session import session_config
@@ -99,6 +100,7 @@ def main(source, target, model, run_dir, criterion, source_val, feature_layer, o
     run_device = session_config(device, precision)
     splits = [get_split(source_name, source_split), get_split(source_name, source_val),
               get_split(target_name, target_split)]
+    check_same_classes(splits[1:])
     sampled = sample_note(splits, max_images)
     logging.info('Scoring %d candidates (%s) on %s', len(snapshots), candidates_note(snapshots),
                  sampled)

@@ -159,11 +159,13 @@ def build_adda_training(source_split, target_split, model_fn, batch_size, lr, so
                 _, objective = _adversary_objective(settings, terms, forward(), discriminator)
                 before = [scaler.apply([(adversary_optimizer,
                                          scaler.gradients(objective, adversary_list))])]
+        # after the extra updates: whatever reads the discriminator (a penalty applies it
+        # again) sees its updated weights
         with tf.control_dependencies(before):
             passes = forward(bool(views))
-        mapping_loss = softmax_xent(1 - passes.domain, passes.discriminator_logits)
-        adversary_loss_value, adversary_total = _adversary_objective(settings, terms, passes,
-                                                                     discriminator)
+            mapping_loss = softmax_xent(1 - passes.domain, passes.discriminator_logits)
+            adversary_loss_value, adversary_total = _adversary_objective(
+                settings, terms, passes, discriminator)
         # the target variables the features depend on (all of them for the logits)
         adapted = [v for v, g in zip(target_vars.values(),
                                      tf.gradients(mapping_loss, list(target_vars.values())))

@@ -323,7 +323,11 @@ def decode_image(path):
                 wide = np.asarray(image).astype(np.float64)
                 return np.clip(np.round(wide / 257.0), 0, 255).astype(np.uint8)[..., np.newaxis]
             rgb = np.asarray(image.convert('RGB'))
-    except Exception as e:  # Pillow raises OSError, ValueError, SyntaxError... for bad files
+    except OSError as e:
+        if e.errno is not None:  # the file system's, not the decoder's (which has no errno)
+            raise DatasetError('{}: cannot read the file ({})'.format(path, e.strerror or e))
+        raise DatasetError('{}: not an image Pillow can read ({})'.format(path, e))
+    except Exception as e:  # Pillow raises ValueError, SyntaxError... for bad files too
         raise DatasetError('{}: not an image Pillow can read ({})'.format(path, e))
     if mode in ('P', 'PA') and np.all(rgb == rgb[..., :1]):
         return rgb[..., :1]

@@ -155,8 +155,19 @@ def fail(error):
     sys.exit(1)
 
 
+def _keep_switch(ctx, param, value):
+    from adda.npu_switches import set_switch
+    set_switch(param.name, value)
+    return value
+
+
 def device_options(fn):
-    """--gpu (the original's), --device and --precision."""
+    """--gpu (the original's), --device, --precision and the NPU's debugging switches
+    (adda/npu_switches.py, read by the session when it is made)."""
+    from adda.npu_switches import SWITCHES
+    for name, (metavar, help_text) in reversed(SWITCHES.items()):
+        fn = option('--' + name, metavar=metavar, default=None, group='Device',
+                    expose_value=False, callback=_keep_switch, help=help_text)(fn)
     fn = option('--precision', type=click.Choice(PRECISION_CHOICES), default=None,
                  metavar='MODE', group='Device',
                  help='mixed or fp32 [default: mixed on the NPU, fp32 elsewhere]; on the NPU '

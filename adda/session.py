@@ -90,7 +90,7 @@ def resolve_device(device):
     return 'gpu' if gpu_count() else 'cpu'
 
 
-def npu_config(precision_mode, iterations_per_loop=None):
+def npu_config(precision_mode, iterations_per_loop=None, parameters=None):
     """ConfigProto that hands the graph to the NPU through the NpuOptimizer rewrite.
 
     With ``iterations_per_loop`` (training), the input's GetNext runs on the device
@@ -106,6 +106,11 @@ def npu_config(precision_mode, iterations_per_loop=None):
     if iterations_per_loop:
         custom_op.parameter_map['enable_data_pre_proc'].b = True
         custom_op.parameter_map['iterations_per_loop'].i = iterations_per_loop
+    for name, value in (parameters or {}).items():  # the debugging switches (npu_switches)
+        if isinstance(value, bool):
+            custom_op.parameter_map[name].b = value
+        else:
+            custom_op.parameter_map[name].s = tf.compat.as_bytes(value)
     config.graph_options.rewrite_options.remapping = RewriterConfig.OFF
     config.graph_options.rewrite_options.memory_optimization = RewriterConfig.OFF
     npu = import_npu_bridge()
@@ -137,13 +142,18 @@ def session_config(device='auto', precision=None, threads=None, iterations_per_l
     elsewhere. The NPU also takes its own precision_mode names. ``iterations_per_loop`` (NPU
     training sessions) turns on the device-side loop.
     """
+    from adda import npu_switches
     device = resolve_device(device)
+    npu_switches.check(device)
     if precision is not None and precision not in PRECISIONS:
         raise AddaError('unknown precision {!r} (choose from {})'.format(
             precision, ', '.join(PRECISIONS)))
     if device == 'npu':
         mode = NPU_MODE_OF.get(precision or 'mixed', precision)
-        return RunDevice(npu_config(mode, iterations_per_loop), 'npu', mode,
+        parameters, notes = npu_switches.npu_parameters()
+        for note in notes:
+            logging.info(note)
+        return RunDevice(npu_config(mode, iterations_per_loop, parameters), 'npu', mode,
                          'Ascend NPU (precision_mode {})'.format(mode))
     precision = precision or 'fp32'
     if precision in NPU_PRECISION_MODES:

@@ -29,9 +29,40 @@ positive() { whole_number "$1" && [[ ! $1 =~ ^0+$ ]]; }
 # absolute PATH: PATH made absolute against the folder the script was started from.
 absolute() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 
+# flag --NAME=VALUE: 1 for True, empty for False (ModelZoo's values); anything else fails.
+flag() {
+  case ${1#*=} in
+    True|true) echo 1 ;;
+    False|false) ;;
+    *) fail "${1%%=*}=${1#*=}: use True or False" ;;
+  esac
+}
+
+# npu_switches: npu_args, the training tools' options for ModelZoo's --over_dump,
+# --data_dump_flag and --profiling (adda/npu_switches.py; each folder under the output folder
+# unless given); and the operator compile cache in <output>/op_cache unless
+# ADDA_NPU_COMPILE_CACHE says otherwise (both act on the NPU only).
+npu_switches() {
+  npu_args=()
+  if [ -n "$over_dump" ]; then
+    npu_args+=(--npu_overflow_dump "${over_dump_path:-$out/overflow_dump}")
+  fi
+  if [ -n "$data_dump" ]; then
+    npu_args+=(--npu_dump "${data_dump_path:-$out/data_dump}"
+               --npu_dump_step "${data_dump_step:-0}")
+  fi
+  if [ -n "$profiling" ]; then npu_args+=(--npu_profile "${profiling_dump_path:-$out/profiling}"); fi
+  if [ ${#npu_args[@]} -gt 0 ]; then
+    say "ModelZoo debugging switches, for both trainings: ${npu_args[*]}"
+  fi
+  export ADDA_NPU_COMPILE_CACHE=${ADDA_NPU_COMPILE_CACHE:-$out/op_cache}
+}
+
 # parse_options ARG...: the --name=value options of both scripts (perf also --warmup_steps).
 parse_options() {
   data_path= batch_size= train_steps= warmup_steps= task=mnist-usps
+  over_dump= over_dump_path= data_dump= data_dump_step= data_dump_path= profiling=
+  profiling_dump_path=
   device=${ADDA_DEVICE:-auto} precision=${ADDA_PRECISION:-}
   local arg name
   for arg in "$@"; do
@@ -49,9 +80,16 @@ parse_options() {
       --warmup_steps=*)
         [ "$MODE" = perf ] || fail "--warmup_steps is an option of train_performance_1p.sh only"
         warmup_steps=${arg#*=} ;;
-      --over_dump=*|--over_dump_path=*|--data_dump_flag=*|--data_dump_step=*|--data_dump_path=*|\
-      --profiling=*|--profiling_dump_path=*|--autotune=*)
-        echo "Note: $name is not supported by this network; ignored" >&2 ;;
+      --over_dump=*) over_dump=$(flag "$arg") ;;
+      --over_dump_path=*) over_dump_path=${arg#*=} ;;
+      --data_dump_flag=*) data_dump=$(flag "$arg") ;;
+      --data_dump_step=*) data_dump_step=${arg#*=} ;;
+      --data_dump_path=*) data_dump_path=${arg#*=} ;;
+      --profiling=*) profiling=$(flag "$arg") ;;
+      --profiling_dump_path=*) profiling_dump_path=${arg#*=} ;;
+      --autotune=*)
+        echo "Note: $name is not supported by this network (its operators are tuned" \
+             "already); ignored" >&2 ;;
       --*=*) fail "unknown option $name (see bash $0 --help)" ;;
       --data_path|--batch_size|--train_steps|--task|--device|--precision_mode|--warmup_steps)
         fail "$arg needs a value: $arg=VALUE (see bash $0 --help)" ;;
@@ -122,7 +160,7 @@ prepare_output() {
   mkdir -p "$work" && : > "$work/$WORK_MARKER" || fail "cannot create the work folder $work"
   : > "$log" || fail "cannot write $log"
   cd "$CODE_DIR"
-  export ADDA_DATA_DIR=$data_path
+  export ADDA_DATA_DIR=$data_path ADDA_OFFLINE=1  # ModelZoo: no download in a network's scripts
 }
 
 # say TEXT: to the console and the run's log.

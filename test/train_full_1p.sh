@@ -26,7 +26,11 @@ Options:
   --precision_mode=<m>    mixed, fp32 or an NPU precision_mode (default: \$ADDA_PRECISION,
                           else mixed on the NPU, fp32 elsewhere)
   -h, --help              this help
-ModelZoo's --over_dump, --data_dump_*, --profiling and --autotune are accepted and ignored.
+ModelZoo's --over_dump=True [--over_dump_path=DIR], --data_dump_flag=True [--data_dump_step=S
+--data_dump_path=DIR] and --profiling=True [--profiling_dump_path=DIR] turn on the adapter's
+overflow dump, data dump and profiling in both trainings (on the NPU; folders default to the
+output folder's overflow_dump/, data_dump/, profiling/); --autotune is ignored. The operator
+compile cache is on, in the output folder's op_cache/ (ADDA_NPU_COMPILE_CACHE moves it).
 Environment: ASCEND_DEVICE_ID (0), SEED (0), PYTHON (python3), TRAIN_ARGS (more options for
 both training tools), ADDA_HARNESS_OUTPUT (default: test/output).
 
@@ -58,7 +62,9 @@ started=$SECONDS
 prepare_output
 
 export SOURCE_ITERATIONS ADAPT_ITERATIONS SEED PYTHON
-export TRAIN_ARGS=${TRAIN_ARGS:-}
+npu_switches
+# the task script splits TRAIN_ARGS as the shell does (quotes keep a folder with spaces whole)
+export TRAIN_ARGS="${TRAIN_ARGS:-}${npu_args[*]+ $(printf '%q ' "${npu_args[@]}")}"
 export DEVICE=$device PRECISION=$precision
 export SNAPSHOT_DIR=$work/snapshot RESULTS_DIR=$work/results
 unset PREFIX

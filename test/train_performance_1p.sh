@@ -29,7 +29,11 @@ Options:
   --precision_mode=<m>    mixed, fp32 or an NPU precision_mode (default: \$ADDA_PRECISION,
                           else mixed on the NPU, fp32 elsewhere)
   -h, --help              this help
-ModelZoo's --over_dump, --data_dump_*, --profiling and --autotune are accepted and ignored.
+ModelZoo's --over_dump=True [--over_dump_path=DIR], --data_dump_flag=True [--data_dump_step=S
+--data_dump_path=DIR] and --profiling=True [--profiling_dump_path=DIR] turn on the adapter's
+overflow dump, data dump and profiling in both trainings (on the NPU; folders default to the
+output folder's overflow_dump/, data_dump/, profiling/); --autotune is ignored. The operator
+compile cache is on, in the output folder's op_cache/ (ADDA_NPU_COMPILE_CACHE moves it).
 Environment: ASCEND_DEVICE_ID (0), SEED (0), PYTHON (python3), TRAIN_ARGS (more options for
 both training tools), ADDA_HARNESS_OUTPUT (default: test/output).
 
@@ -66,7 +70,8 @@ extra_args=(--seed "$SEED" --snapshot_dir "$work/snapshot" --device "$device")
 if [ -n "$precision" ]; then extra_args+=(--precision "$precision"); fi
 if [ -n "$batch_size" ]; then extra_args+=(--batch_size "$batch_size"); fi
 read -r -a user_args <<< "${TRAIN_ARGS:-}"
-extra_args+=(${user_args[@]+"${user_args[@]}"})
+npu_switches
+extra_args+=(${user_args[@]+"${user_args[@]}"} ${npu_args[@]+"${npu_args[@]}"})
 
 say "$NETWORK: $task ($source_set -> $target_set) as $run_name, $warmup_steps warm-up +" \
     "$train_steps timed iterations of each training, seed $SEED, device $device${precision:+" \

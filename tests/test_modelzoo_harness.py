@@ -2,10 +2,12 @@
 options and errors, and short real runs on the CPU (and on the stand-in NPU) whose result
 lines, ${CaseName}.log and loss file are checked against the runs' own records and logs."""
 import datetime
+import json
 import math
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 
@@ -13,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, snapshot_accuracy, write_mnist, write_usps
-from helpers_ascend import with_pythonpath, write_npu_bridge
+from helpers_ascend import npu_optimizer, recorded_configs, with_pythonpath, write_npu_bridge
 
 # Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
 pytestmark = pytest.mark.once
@@ -201,6 +203,31 @@ def test_performance_run_times_short_trainings_of_the_task(runs):
     assert re.search(r'_adda: [\d.]+ images/s', result.stdout)
 
 
+def test_modelzoo_debugging_flags_reach_the_adapter(data, tmp_path):
+    """--profiling=True and --data_dump_flag=True on the stand-in NPU: both trainings' sessions
+    carry the adapter's profiling and dump settings, and the compile cache under the output."""
+    record = tmp_path / 'record'
+    record.mkdir()
+    env = with_pythonpath(clean_env(ADDA_HARNESS_OUTPUT=str(tmp_path / 'output'),
+                                    PYTHON=sys.executable, FAKE_NPU_RECORD=str(record)),
+                          write_npu_bridge(str(tmp_path / 'standins')))
+    result = harness(PERF, '--data_path={}'.format(data), '--batch_size=16', '--train_steps=20',
+                     '--warmup_steps=10', '--device=npu', '--profiling=True',
+                     '--data_dump_flag=True', '--data_dump_step=0|5', env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    out = tmp_path / 'output' / '0'
+    configs = recorded_configs(record)
+    assert len(configs) == 2  # source training, adaptation
+    for config in configs:
+        found = npu_optimizer(config).parameter_map
+        assert found['profiling_mode'].b and found['enable_dump'].b
+        assert found['dump_step'].s == b'0|5'
+        assert found['dump_path'].s.decode() == str(out / 'data_dump')
+        assert json.loads(found['profiling_options'].s)['output'] == str(out / 'profiling')
+        assert found['op_compiler_cache_dir'].s.decode() == str(out / 'op_cache')
+    assert 'Operator compile cache: on' in (out / 'train_0.log').read_text()
+
+
 def test_performance_run_on_the_device_auto_picks(data, tmp_path):
     """With npu_bridge importable (the stand-in), --device auto trains on the NPU: a loss line
     per device loop (Iteration 9, 19, ...) with the loss scale, timed the same way."""
@@ -283,15 +310,18 @@ def test_bad_data_path_and_options_of_the_other_script(script, tmp_path):
         assert result.returncode == 1
         assert result.stderr == ('[Error] --warmup_steps is an option of '
                                  'train_performance_1p.sh only\n')
-    # ModelZoo's debugging options are accepted and ignored, with a note (the bad batch size
-    # stops the script before anything runs)
+    # ModelZoo's debugging options are taken (tests/test_npu_switches.py); --autotune is
+    # ignored with a note, a value other than True or False is refused (and the bad batch
+    # size stops the script before anything runs)
     result = harness(script, '--data_path={}'.format(tmp_path), '--profiling=True',
-                     '--over_dump=False', '--batch_size=0', env=env)
+                     '--over_dump=False', '--autotune=True', '--batch_size=0', env=env)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        'Note: --profiling is not supported by this network; ignored',
-        'Note: --over_dump is not supported by this network; ignored',
-        '[Error] --batch_size=0 is not a whole number of at least 1']
+        'Note: --autotune is not supported by this network (its operators are tuned already); '
+        'ignored', '[Error] --batch_size=0 is not a whole number of at least 1']
+    result = harness(script, '--data_path={}'.format(tmp_path), '--profiling=yes', env=env)
+    assert result.returncode == 1
+    assert result.stderr == '[Error] --profiling=yes: use True or False\n'
     assert not (tmp_path / 'output').exists()
 
 
@@ -390,3 +420,25 @@ def test_metrics_time_the_steps_after_the_warm_up(tmp_path):
     result = metrics('--warmup', 0, tmp_path / 'missing')
     assert result.returncode == 1
     assert result.stderr.startswith('Error: cannot read the batch size from ')
+
+
+TESTCASE = os.path.join(ROOT, 'test', 'train_testcase.sh')
+
+
+def test_the_self_test_passes_on_a_good_run_and_fails_on_a_broken_one(data, tmp_path):
+    env = clean_env(ADDA_HARNESS_OUTPUT=str(tmp_path / 'output'), PYTHON=sys.executable)
+    result = harness(TESTCASE, '--data_path={}'.format(data), '--device=cpu', env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[-1] == 'Run testcase success!'
+    assert lines[-2].startswith('Testcase checks: the run ends well, speed ')
+    assert 'the loss falls (first five ' in lines[-2]
+    # a broken run: the target's files are missing (and no download on this route)
+    broken = tmp_path / 'broken'
+    shutil.copytree(str(data / 'mnist'), str(broken / 'mnist'))
+    (broken / 'usps').mkdir()
+    result = harness(TESTCASE, '--data_path={}'.format(broken), '--device=cpu', env=env)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-2:] == [
+        'Testcase check failed: train_performance_1p.sh exited with status 1',
+        'Run testcase failed!']

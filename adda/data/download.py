@@ -12,6 +12,8 @@ from tqdm import tqdm
 from adda.errors import DatasetError, write_error
 
 CHUNK = 1 << 16
+# Set to 1 (the Ascend routes set it): a missing file is an error, never a download.
+OFFLINE = 'ADDA_OFFLINE'
 
 
 def _hashes(sha256, md5):
@@ -46,7 +48,8 @@ def _download(url, dest, wanted, timeout):
 
 
 def fetch(path, urls, sha256=None, md5=None, timeout=60):
-    """Return ``path``, downloading it from the first working URL in ``urls`` when missing.
+    """Return ``path``, downloading it from the first working URL in ``urls`` when missing
+    (unless $ADDA_OFFLINE is set: then the missing file is a DatasetError).
 
     The file appears only once complete and verified; a failed or interrupted download
     leaves nothing behind.
@@ -54,6 +57,11 @@ def fetch(path, urls, sha256=None, md5=None, timeout=60):
     if os.path.isfile(path):
         return path
     folder, name = os.path.split(path)
+    if os.environ.get(OFFLINE, '') not in ('', '0'):
+        raise DatasetError('{} is missing from {} ({}=1: no download); put the file there, '
+                           'as {}/{} under the data folder (docs/data.md has the layout), or '
+                           'set ADDA_DATA_DIR to a folder that holds it'.format(
+                               name, folder or '.', OFFLINE, os.path.basename(folder), name))
     wanted = _hashes(sha256, md5)
     reasons = []
     for url in urls:

@@ -11,12 +11,14 @@ import errno
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import time
 
-from adda.checkpoints import (INDEX_FILE, SNAPSHOT, STATE, STATE_FOLDER, ResumePoint,
-                              find_state, newest_intact_snapshot, remove_stale_temporaries)
+from adda.checkpoints import (INDEX_FILE, SAVING_PREFIX, SNAPSHOT, STATE, STATE_FOLDER,
+                              STATE_NAME, ResumePoint, find_state, newest_intact_snapshot,
+                              remove_stale_temporaries)
 from adda.errors import AddaError, write_error
 from adda.terms import option_names, record
 from adda.util import add_logfile
@@ -331,21 +333,59 @@ def _refuse_other_run(output_dir, contents):
                     'replace it with --overwrite'.format(output_dir, what))
 
 
-def _remove_run(output_dir):
-    """Everything in ``output_dir`` but the lock; returns how many files went."""
-    import shutil
-    removed = 0
-    for name in os.listdir(output_dir):
+def _checkpoint_name(prefix):
+    """A pattern for the files of the checkpoints ``prefix``-<step> (and those set aside)."""
+    return re.compile(r'^{}-\d+\.(index|meta|data-\d+-of-\d+)({})?$'.format(
+        re.escape(prefix), re.escape(DAMAGED_SUFFIX)))
+
+
+def _temporary(name):
+    """What a killed save or write of ours leaves: .saving-* folders, .<file>.<pid>.tmp*."""
+    return name.startswith(SAVING_PREFIX) or re.match(r'^\..+\.\d+\.tmp(\.\w+)?$', name)
+
+
+def run_files(output_dir, output):
+    """(the paths of what a run ``output`` writes in ``output_dir`` but the lock: snapshots,
+    checkpoint indexes, training states, config.yaml, train.log, TensorBoard events and
+    temporaries, by name; the names of everything else there)."""
+    ours, others = [], []
+    snapshot = _checkpoint_name(output)
+    for name in sorted(os.listdir(output_dir)):
+        path = os.path.join(output_dir, name)
         if name == LOCK_FILE:
             continue
-        path = os.path.join(output_dir, name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            removed += sum(len(files) for _, _, files in os.walk(path))
-            shutil.rmtree(path)
+        if name == STATE_FOLDER and os.path.isdir(path) and not os.path.islink(path):
+            state = _checkpoint_name(STATE_NAME)
+            inside = sorted(os.listdir(path))
+            mine = [n for n in inside if n == INDEX_FILE or state.match(n) or _temporary(n)]
+            ours.extend(os.path.join(path, n) for n in mine)
+            others.extend(os.path.join(name, n) for n in inside if n not in mine)
+            if len(mine) == len(inside):
+                ours.append(path)  # the folder itself, once empty
+        elif not os.path.islink(path) and (
+                name in (INDEX_FILE, CONFIG_FILE, LOG_FILE) or snapshot.match(name) or
+                name.startswith('events.out.tfevents.') or _temporary(name)):
+            ours.append(path)
+        else:
+            others.append(name + ('/' if os.path.isdir(path) and not os.path.islink(path)
+                                  else ''))
+    return ours, others
+
+
+def _remove_run(output_dir, output):
+    """The run's files (run_files); returns (how many files went, the names of what stayed)."""
+    import shutil
+    ours, others = run_files(output_dir, output)
+    files = sum(1 for path in ours if not os.path.isdir(path))
+    for path in ours:
+        if os.path.isdir(path):
+            if os.path.basename(path) == STATE_FOLDER:
+                os.rmdir(path)  # emptied above: its entries come first
+            else:
+                shutil.rmtree(path)  # a temporary folder of a save
         else:
             os.remove(path)
-            removed += 1
-    return removed
+    return files, others
 
 
 def prepare_run_dir(output_dir, opts):
@@ -366,7 +406,7 @@ def prepare_run_dir(output_dir, opts):
     except OSError as e:
         raise write_error(output_dir, e, 'the output folder')
     lock = FolderLock(output_dir)
-    replaced = 0
+    replaced, kept = 0, []
     try:
         stale = lock.acquire()
         contents = run_contents(output_dir, opts['output'])
@@ -380,7 +420,7 @@ def prepare_run_dir(output_dir, opts):
             if contents and not opts.get('overwrite'):
                 _refuse_other_run(output_dir, contents)
             if contents:
-                replaced = _remove_run(output_dir)
+                replaced, kept = _remove_run(output_dir, opts['output'])
     except AddaError:
         lock.release()
         if created:
@@ -395,6 +435,8 @@ def prepare_run_dir(output_dir, opts):
     if replaced:
         logging.warning('Removed the previous run in %s (%d files; --overwrite)', output_dir,
                         replaced)
+    if kept:
+        logging.warning('Kept what is not the run\'s in %s: %s', output_dir, ', '.join(kept))
     if stale:
         logging.warning('Took over the lock of %s from %s, which is no longer running',
                         output_dir, _describe(stale))

@@ -57,6 +57,49 @@ def test_overwrite_replaces_the_run_after_the_checks(data_root, tmp_path):
     assert both.returncode == 1 and 'choose one' in error_lines(both)[0]
 
 
+def test_overwrite_removes_the_run_and_nothing_else(data_root, tmp_path):
+    """The user's notes, a folder of their own, a file in state/ and a link to a folder
+    elsewhere stay, the link's target untouched; the log names what stayed (--overwrite used
+    to empty the whole folder but its lock)."""
+    snap = tmp_path / 'snap'
+    assert train(snap, '--iterations', 20).returncode == 0
+    run = snap / 'lenet_usps'
+    (run / 'notes.txt').write_text('my notes')
+    (run / 'analysis').mkdir()
+    (run / 'analysis' / 'plot.png').write_bytes(b'png')
+    (run / 'state' / 'mine.txt').write_text('mine')
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    (elsewhere / 'precious.txt').write_text('precious')
+    os.symlink(str(elsewhere), str(run / 'link'))
+    result = train(snap, '--iterations', 10, '--overwrite')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (run / 'notes.txt').read_text() == 'my notes'
+    assert (run / 'analysis' / 'plot.png').read_bytes() == b'png'
+    assert (run / 'state' / 'mine.txt').read_text() == 'mine'
+    assert os.path.islink(str(run / 'link'))
+    assert (elsewhere / 'precious.txt').read_text() == 'precious'
+    assert sorted(os.listdir(str(elsewhere))) == ['precious.txt']
+    assert "Kept what is not the run's in {}: analysis/, link, notes.txt, state/mine.txt".format(
+        run) in result.stdout
+    # the new run alone is there: its snapshots, its state, its log
+    assert sorted(n for n in os.listdir(str(run)) if n.endswith('.index')) == [
+        'lenet_usps-10.index']
+    assert 'Iteration 10:' not in (run / 'train.log').read_text().split('Removed the previous')[1]
+    config = yaml.safe_load((run / 'config.yaml').read_text())
+    assert config['options']['iterations'] == 10
+
+
+def test_a_folder_without_a_run_is_never_emptied(data_root, tmp_path):
+    snap = tmp_path / 'snap'
+    (snap / 'lenet_usps').mkdir(parents=True)
+    (snap / 'lenet_usps' / 'notes.txt').write_text('my notes')
+    result = train(snap, '--iterations', 10, '--overwrite')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (snap / 'lenet_usps' / 'notes.txt').read_text() == 'my notes'
+    assert 'Removed the previous run' not in result.stdout
+
+
 def test_resume_refuses_other_settings_one_line_each(data_root, tmp_path):
     snap = tmp_path / 'snap'
     assert train(snap, '--iterations', 20, '--solver', 'adam').returncode == 0

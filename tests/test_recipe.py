@@ -160,6 +160,11 @@ def test_self_training_adaptation_sees_two_views_and_trains(data_root):
     target_pipeline = graph.inputs[1]
     images, _, augmented = target_pipeline.get_next()
     assert images.shape.as_list() == augmented.shape.as_list()
+    # the pseudo-labels train the network on the second view: with no augmentation (the view
+    # is the image itself) the same seed trains to other weights
+    _, _, _, same_view = run_adaptation(Settings(target_pseudo=1.0, pseudo_threshold=0.0,
+                                                 target_augment=0.0), steps=3)
+    assert any(not np.allclose(after[k], same_view[k], rtol=1e-5, atol=1e-6) for k in after)
 
 
 def _two_class_linear(weight):

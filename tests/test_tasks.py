@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import yaml
 
 from adda import run as pipeline
 from adda.tasks import DEFAULT_TASKS, TASKS, Task
-from conftest import ROOT
+from conftest import ROOT, digit_images
 
 # Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
 pytestmark = pytest.mark.once
@@ -117,26 +118,45 @@ def test_a_task_is_one_entry(data_root, tmp_path, monkeypatch):
     assert config['options']['adversary'] == [16] and config['options']['snapshot'] == 3
 
 
+def write_png_folder(root, name, counts=(120, 40)):
+    """A dataset of one's own: <root>/<name>/{train,test}/<digit>/<n>.png, 16x16 grey."""
+    from PIL import Image
+    for split, n in zip(('train', 'test'), counts):
+        labels = np.arange(n) % 10
+        for i, (label, image) in enumerate(zip(labels, digit_images(labels, 16, seed=5))):
+            folder = root / name / split / str(label)
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.uint8(np.round(image[..., 0] * 255))).save(
+                str(folder / '{}.png'.format(i)))
+
+
 def test_adapt_sh_runs_a_task_for_any_pair_and_the_report_shows_it(data_root, tmp_path):
-    """scripts/adapt.sh SOURCE TARGET: the task SOURCE-TARGET from two dataset names, run end
-    to end by the real entry point; the report gives it a row of its own (no paper column)."""
+    """scripts/adapt.sh SOURCE TARGET: the task SOURCE-TARGET from two dataset names (the
+    target a folder of PNG images), run end to end by the real entry point; the report names
+    it (a run this short is no result)."""
+    write_png_folder(data_root, 'pngdigits')
     results = tmp_path / 'r'
     env = dict(os.environ, PYTHON=sys.executable, RESULTS_DIR=str(results),
                SNAPSHOT_DIR=str(tmp_path / 's'), SOURCE_ITERATIONS='3', ADAPT_ITERATIONS='3',
                TRAIN_ARGS='--snapshot 3 --batch_size 16', DEVICE='cpu',
                PYTHONIOENCODING='utf-8')
     script = os.path.join(ROOT, 'scripts', 'adapt.sh')
-    result = subprocess.run(['bash', script, 'mnist', 'svhn'], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True, timeout=900)
+    result = subprocess.run(['bash', script, 'mnist', 'pngdigits'], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert '==> mnist-svhn (mnist-svhn-seed0-it3+3): accuracy on svhn train / test' in \
-        result.stdout
-    record = yaml.safe_load((results / 'mnist-svhn-seed0-it3+3' / 'run.yaml').read_text())
-    assert (record['task'], record['source'], record['target']) == ('mnist-svhn', 'mnist', 'svhn')
+    assert ('==> mnist-pngdigits (mnist-pngdigits-seed0-it3+3): accuracy on pngdigits train / '
+            'test') in result.stdout
+    run = results / 'mnist-pngdigits-seed0-it3+3'
+    record = yaml.safe_load((run / 'run.yaml').read_text())
+    assert (record['task'], record['source'], record['target']) == (
+        'mnist-pngdigits', 'mnist', 'pngdigits')
+    assert yaml.safe_load((run / 'adda_test.yaml').read_text())['images'] == 40
     table = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'report.py'),
                             str(results)], stdout=subprocess.PIPE, universal_newlines=True,
                            env=env).stdout
-    assert 'mnist-svhn-seed0-it3+3 (other settings: source 3 + adaptation 3 iterations' in table
+    assert 'mnist-pngdigits-seed0-it3+3 (other settings: source 3 + adaptation 3 iterations' \
+        in table
     for args, message in ((['mnist'], 'needs two dataset names'),
                           (['mnist', 'nope'], "unknown dataset 'nope'"),
                           (['usps', 'mnist'], "the table's task usps-mnist")):

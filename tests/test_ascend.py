@@ -292,7 +292,7 @@ def test_npu_train_runs_the_tasks_on_the_npu(tmp_path, fake_python):
             'train_32x32.mat and test_32x32.mat)'.format(tmp_path / 'data')) in result.stdout
     # Snapshots, results, logs and a summary land in output_path.
     for task in ('mnist-usps', 'usps-mnist'):
-        prefix = task + '-seed0-it3+10000'  # a short run has its own name (scripts/common.sh)
+        prefix = task + '-seed0-it3+10000'  # a short run has its own name (adda/tasks.py)
         assert (out / 'snapshot' / (prefix + '_source') / (prefix + '_source-2.index')).is_file()
         assert (out / 'snapshot' / (prefix + '_adda') / (prefix + '_adda-2.index')).is_file()
         for name in ('source_only_train', 'source_only_test', 'adda_train', 'adda_test'):
@@ -419,7 +419,7 @@ def test_modelarts_entry_end_to_end_on_stand_ins(tmp_path, npu_env):
     out = obs / 'bucket' / 'out'
     log = (out / 'npu_train.log').read_text()
     assert RUNNING_ON_NPU.format('allow_mix_precision') in log
-    prefix = 'mnist-usps-seed0-it10+10'  # a short run has its own name (scripts/common.sh)
+    prefix = 'mnist-usps-seed0-it10+10'  # a short run has its own name (adda/tasks.py)
     for name in ('source_only_train', 'source_only_test', 'adda_train', 'adda_test'):
         evaluation = read_yaml(out / 'results' / prefix / (name + '.yaml'))
         assert (evaluation['device'], evaluation['precision']) == ('npu', 'allow_mix_precision')

@@ -7,7 +7,8 @@ import os
 import pytest
 
 from conftest import run_tool, run_tool_process
-from helpers_ascend import npu_optimizer, recorded_configs, with_pythonpath, write_npu_bridge
+from helpers_ascend import npu_optimizer, recorded_configs
+from test_ascend import npu_env  # noqa: F401  (a fixture: the stand-in on PYTHONPATH)
 
 TRAIN = ['mnist', 'train', 'lenet', 'out', '--iterations', '10', '--batch_size', '16',
          '--seed', '0']
@@ -20,16 +21,6 @@ def parameters(config):
         found[name] = value.s.decode() if value.WhichOneof('value') == 's' else (
             value.b if value.WhichOneof('value') == 'b' else value.i)
     return found
-
-
-@pytest.fixture
-def npu_env(tmp_path, npu_form):
-    record = tmp_path / 'record'
-    record.mkdir()
-    env = with_pythonpath({'PYTHONPATH': os.environ.get('PYTHONPATH', '')},
-                          write_npu_bridge(str(tmp_path / 'standins')))
-    env['FAKE_NPU_RECORD'] = str(record)
-    return env, record
 
 
 @pytest.mark.ascend

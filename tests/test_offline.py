@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from conftest import ROOT, run_tool, write_mnist
+from conftest import ROOT, run_tool_process, write_mnist
 
 # Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
 pytestmark = pytest.mark.once
@@ -38,15 +38,16 @@ def proxy():
 
 
 def test_a_tool_downloads_unless_offline(empty_root, tmp_path, proxy):
+    """In processes of their own: urllib keeps the proxies of its first use in a process."""
     env, seen = proxy
     args = ['usps', 'train', 'lenet', 'x', '--iterations', 1, '--snapshot_dir', tmp_path]
-    offline = run_tool('train', *args, env=dict(env, ADDA_OFFLINE='1'))
+    offline = run_tool_process('train', *args, env=dict(env, ADDA_OFFLINE='1'))
     assert offline.returncode == 1 and seen == []
     assert offline.stderr.strip().splitlines() == [
         'Error: zip.train.gz is missing from {} (ADDA_OFFLINE=1: no download); put the file '
         'there, as usps/zip.train.gz under the data folder (docs/data.md has the layout), or '
         'set ADDA_DATA_DIR to a folder that holds it'.format(empty_root / 'usps')]
-    online = run_tool('train', *args, env=env)  # the same, allowed to download: it tries
+    online = run_tool_process('train', *args, env=env)  # allowed to download: it tries
     assert online.returncode == 1 and seen, online.stderr
     assert not (empty_root / 'usps' / 'zip.train.gz').exists()
 

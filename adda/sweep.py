@@ -109,8 +109,9 @@ class Scheduler(object):
     "status seconds" is also written to <status_dir>/<task>/status."""
 
     def __init__(self, env, say, devices, platform=None, describe=None, skip_finished=True,
-                 origin='reproduce.sh'):
+                 origin='reproduce.sh', report_each=True):
         self.env, self.say, self.origin = env, say, origin
+        self.report_each = report_each  # a line when each run ends (npu_train.sh says its own)
         self.devices, self.platform = devices, platform
         self.describe = describe
         self.skip_finished = skip_finished
@@ -149,7 +150,8 @@ class Scheduler(object):
         if status < 0:
             status = 128 - status
         self.statuses[job.name] = (status, int(time.time() - started))
-        self.report(job, status, int(time.time() - started))
+        if self.report_each:
+            self.report(job, status, int(time.time() - started))
         return status
 
     def report(self, job, status, seconds):
@@ -322,8 +324,7 @@ def modelzoo(task_names, env, log_dir, status_dir):
         return 'Start {} ({}) on {} {}, log {}'.format(job.task.name, job.name, platform,
                                                        device, job.log)
     scheduler = Scheduler(env, say, devices, platform, describe, skip_finished=False,
-                          origin='npu_train.sh')
-    scheduler.report = lambda job, status, seconds: None  # npu_train.sh reports each task
+                          origin='npu_train.sh', report_each=False)
     for job in jobs:  # its own log from the start, as the task script's output
         open(job.log, 'w').close()
     stopped = not scheduler(jobs)

@@ -53,7 +53,7 @@ ENVIRONMENT = collections.OrderedDict([
 
 # scripts/adapt.sh's own: which settings a task for any pair runs with (adda.tasks.pair_task).
 PAIR_ENVIRONMENT = collections.OrderedDict([
-    ('RECIPE', ('', '1: the recipe (v6\'s settings) and the label-free choice, as task '
+    ('RECIPE', ('', '1: the general recipe and the label-free choice, as task '
                     'SOURCE-TARGET-plus; else the faithful settings, task SOURCE-TARGET')),
 ])
 
@@ -331,9 +331,10 @@ class Pipeline(object):
             raise RunError(None, 128 + self.signals.caught)
 
     def evaluate(self, name, weights):
-        """NAME_{train,test}.yaml: ``weights`` on the target's two splits."""
+        """NAME_{train,test}.yaml: ``weights`` on the target's two splits (the protocol's
+        reported split first)."""
         run = self.run
-        for split in ('train', 'test'):
+        for split in run.task.protocol.splits:
             say('Evaluating {} on {} {}'.format(name, run.task.target, split))
             self.tool('eval_classification', run.task.target, split, 'lenet', weights,
                       '--output', os.path.join(run.results, '{}_{}.yaml'.format(name, split)),
@@ -351,10 +352,11 @@ class Pipeline(object):
         with open(record) as f:
             chosen = yaml.safe_load(f)['chosen']['path']
         self.evaluate('selected', chosen)
-        say('Accuracy of every kept snapshot on {} train (for the curves; labels used here '
-            'only)'.format(task.target))
-        self.tool('snapshot_curve', task.target, 'train', 'lenet', adapted, '--output',
-                  os.path.join(run.results, 'curve_train.yaml'), *run.device_args)
+        split = task.protocol.split
+        say('Accuracy of every kept snapshot on {} {} (for the curves; labels used here '
+            'only)'.format(task.target, split))
+        self.tool('snapshot_curve', task.target, split, 'lenet', adapted, '--output',
+                  os.path.join(run.results, task.curve_record + '.yaml'), *run.device_args)
 
     def steps(self):
         run, task = self.run, self.run.task
@@ -382,14 +384,16 @@ class Pipeline(object):
         with Signals() as self.signals:
             self.steps()
         run = self.run
-        say('{} ({}): accuracy on {} train / test, after {} s'.format(
-            run.task.name, run.prefix, run.task.target, int(time.time() - started)))
+        splits = run.task.protocol.splits
+        say('{} ({}): accuracy on {} {} / {}, after {} s'.format(
+            run.task.name, run.prefix, run.task.target, splits[0], splits[1],
+            int(time.time() - started)))
         rows = [('Source only:', 'source_only'), ('ADDA:       ', 'adda')]
         if run.task.select:
             rows.append(('Chosen:     ', 'selected'))
         for label, name in rows:
             print('{} {} / {}'.format(label, *(accuracy_of(os.path.join(
-                run.results, '{}_{}.yaml'.format(name, split))) for split in ('train', 'test'))),
+                run.results, '{}_{}.yaml'.format(name, split))) for split in splits)),
                 flush=True)
 
 

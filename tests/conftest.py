@@ -20,8 +20,8 @@ IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
 # .ci/run, which runs both passes side by side) each runs in one pass only: those of the files
 # below in the TF 2.x pass, the others in the TF 1.15 pass, so that the two take about as long.
 SPLIT = 'ADDA_TESTS_SPLIT'
-ONCE_IN_TF2 = ('test_readme.py', 'test_recipe_scripts.py', 'test_report.py', 'test_sweeps.py',
-               'test_task_scripts.py', 'test_tasks.py')
+ONCE_IN_TF2 = ('test_full_protocol.py', 'test_readme.py', 'test_recipe_scripts.py',
+               'test_report.py', 'test_sweeps.py', 'test_task_scripts.py', 'test_tasks.py')
 LEFT_OUT = {
     'ascend': 'Ascend tests (stand-in npu_bridge, NPU graphs and loss scaling, --device npu '
               'runs): they run under Python 3.7 + TensorFlow 1.15, the Ascend image\'s runtime '

@@ -115,7 +115,11 @@ def test_report_table_means_and_stds(tmp_path):
     assert '0.910 ± 0.014' in adda and '0.920 ± 0.014' in adda
     assert '| SVHN→MNIST | ADDA | 0.760 ± 0.018 | not run | — | not run | 0 |' in lines
     assert not any('recipe' in line for line in lines)  # no recipe runs, no recipe rows
-    assert (tmp_path / 't.md').read_text().strip() == '\n'.join(lines[:8]).strip()
+    assert lines[0].startswith("Protocol: the ADDA paper's protocol")
+    assert ('| MNIST→USPS | ADDA, the Ascend ModelZoo port (published; best snapshot by the '
+            'labelled target training images) | — | 0.894 | — | — | — |') in lines
+    assert not any('full' in line for line in lines)  # no runs of the field's protocol
+    assert (tmp_path / 't.md').read_text().strip() == result.stdout.strip()
 
 
 def test_report_survives_one_damaged_record(tmp_path):
@@ -185,7 +189,7 @@ def test_chart_panels_ticks_bars_and_points(tmp_path):
     for method, name in (('source_only', 'source only'), ('adda', 'ADDA')):
         paper = report.METHODS[method][1]
         assert [h for _, h, _ in bars(train)[name + ' (paper)']] == pytest.approx(
-            [paper[task][0] for task in report.TASKS])
+            [paper[task][0] for task in report.task_labels({})])
         for ax, split in ((train, 'train'), (test, 'test')):
             seeds = [accuracies[method + '_' + split] for accuracies in mnist_usps]
             ours = bars(ax)[name + ' (ours)']  # tasks with runs only, at their ticks
@@ -237,7 +241,9 @@ def test_report_rows_of_the_recipe(tmp_path):
         '| USPS→MNIST | ADDA + recipe, label-free choice | — | 0.960 ± 0.014 | 0.950 | '
         '0.950 ± 0.014 | 2 |',
         '| USPS→MNIST | best snapshot (uses target labels; reference only) | — | '
-        '0.965 ± 0.021 | 0.950 | — | 2 |']
+        '0.965 ± 0.021 | 0.950 | — | 2 |',
+        '| USPS→MNIST | ADDA, the Ascend ModelZoo port (published; best snapshot by the '
+        'labelled target training images) | — | 0.912 | — | — | — |']
     assert '| MNIST→USPS | ADDA + recipe, final snapshot | — | not run | — | not run | 0 |' in lines
 
 

@@ -9,10 +9,13 @@ import yaml
 
 from adda.cli import adda_command, command, option
 from adda.errors import AddaError
-from adda.tasks import CHOICE_RECORDS, MODEL_RECORDS, base_tasks, task_of_record
+from adda.tasks import (CHOICE_RECORDS, CURVE_RECORD, MODEL_RECORDS, PROTOCOLS, base_tasks,
+                        task_of_record)
 
-# The faithful tasks (the table's rows) and their recipe tasks: adda/tasks.py.
+# The faithful tasks (the tables' rows) and their recipe tasks: adda/tasks.py. The paper's
+# protocol's rows are always shown; the other tasks' once they have runs.
 TASKS = collections.OrderedDict((task.name, task.label) for task in base_tasks())
+PROTOCOL_OF = {task.name: task.protocol.name for task in base_tasks()}
 # method -> (label, the paper's accuracy per task as (mean, std)); Tzeng et al. 2017, on the
 # target training split only. A method the paper does not report has an empty dict.
 METHODS = collections.OrderedDict([
@@ -24,9 +27,10 @@ METHODS = collections.OrderedDict([
     ('recipe_selected', ('ADDA + recipe, label-free choice', {})),
 ])
 # Shown in the table, marked as a reference: the recipe run's best snapshot on the labelled
-# target train split. It uses target labels, so it is not a method anyone could run.
+# target split of its protocol. It uses target labels, so it is not a method anyone could run.
 ORACLE = ('oracle', 'best snapshot (uses target labels; reference only)')
 SPLITS = (('train', 'target train'), ('test', 'target test'))
+SPLIT_TITLES = dict(SPLITS)
 FINAL = 'final snapshot (no choice)'  # the reference row of the criteria table
 PAPER_SPLIT = 'train'
 # record file -> (method, split) for each kind of run
@@ -68,13 +72,26 @@ def script_settings(task):
     return {key: record.get(key) for key in RECIPE_KEYS}
 
 
-def task_labels(runs):
-    """task -> its label in the table and chart: the table's faithful tasks, then the other
-    tasks (pairs, scripts/adapt.sh) that have runs."""
-    labels = collections.OrderedDict(TASKS)
+def protocol_of(task, runs):
+    """The protocol (a name of adda.tasks.PROTOCOLS) of a task's rows."""
+    if task in PROTOCOL_OF:
+        return PROTOCOL_OF[task]
+    return runs[task][0]['protocol'] if runs.get(task) else 'paper'
+
+
+def task_labels(runs, protocol=None):
+    """task -> its label in the tables and chart: the faithful tasks of the paper's protocol,
+    then the other tasks (the table's, and pairs of scripts/adapt.sh) that have runs; only
+    those of ``protocol`` when given."""
+    labels = collections.OrderedDict(
+        (task, label) for task, label in TASKS.items()
+        if PROTOCOL_OF[task] == 'paper' or runs.get(task))
     for task in sorted(runs):
         if task not in labels and runs[task]:
             labels[task] = runs[task][0]['label']
+    if protocol is not None:
+        labels = collections.OrderedDict((task, label) for task, label in labels.items()
+                                         if protocol_of(task, runs) == protocol)
     return labels
 
 
@@ -130,11 +147,11 @@ def accuracy_in(path):
 
 def load_runs(results_dir, left_out=None, damaged=None):
     """task -> list of runs for every finished run under results_dir that was made with its
-    task's settings; a run is a dict {(method, split): accuracy}, and a recipe run also has
-    ('oracle', 'train') and 'curve' ([(step, accuracy on the target train split)]) and 'chosen'
-    (the label-free step). Runs made otherwise go to ``left_out`` as (name, reason); a run
-    with a record that cannot be read is left out and the record goes to ``damaged``
-    (Damaged)."""
+    task's settings; a run is a dict {(method, split): accuracy}, its 'label' and 'protocol',
+    and a recipe run also has ('oracle', split) and 'curve' ([(step, accuracy on the target
+    split of its protocol)]) and 'chosen' (the label-free step). Runs made otherwise go to
+    ``left_out`` as (name, reason); a run with a record that cannot be read is left out and
+    the record goes to ``damaged`` (Damaged)."""
     runs = collections.defaultdict(list)
     run_files = sorted(glob.glob(os.path.join(results_dir, '*', 'run.yaml')))
     if not run_files and glob.glob(os.path.join(results_dir, '**', '*.yaml'), recursive=True):
@@ -166,14 +183,14 @@ def load_runs(results_dir, left_out=None, damaged=None):
         run_info = run_infos[folder]
         task = task_of_record(run_info)
         records = RECIPE_RECORDS if task.recipe else FAITHFUL_RECORDS
-        run = {'label': task.label}
+        run = {'label': task.label, 'protocol': task.protocol.name}
         try:
             for name, key in records.items():
                 path = os.path.join(folder, name + '.yaml')
                 if os.path.isfile(path):
                     run[key] = accuracy_in(path)
             if task.recipe:
-                run.update(_recipe_extras(folder))
+                run.update(_recipe_extras(folder, task.protocol.split))
         except Damaged as e:
             damaged.append(e)
             continue
@@ -183,16 +200,17 @@ def load_runs(results_dir, left_out=None, damaged=None):
     return runs
 
 
-def _recipe_extras(folder):
-    """The oracle, the curve and the chosen step of a recipe run (when recorded)."""
+def _recipe_extras(folder, split):
+    """The oracle, the curve (on ``split``) and the chosen step of a recipe run (when
+    recorded)."""
     extras = {}
-    curve_path = os.path.join(folder, 'curve_train.yaml')
+    curve_path = os.path.join(folder, CURVE_RECORD.format(split) + '.yaml')
     if os.path.isfile(curve_path):
         curve = read_record(curve_path, 'snapshots', 'oracle_uses_labels')
         try:
             extras['curve'] = [(int(p['step']), float(p['accuracy']))
                                for p in curve['snapshots']]
-            extras[ORACLE[0], 'train'] = float(curve['oracle_uses_labels']['accuracy'])
+            extras[ORACLE[0], split] = float(curve['oracle_uses_labels']['accuracy'])
         except (KeyError, TypeError, ValueError) as e:
             raise Damaged(curve_path, 'unreadable curve ({})'.format(e))
     selection_path = os.path.join(folder, 'selection.yaml')
@@ -242,31 +260,52 @@ def values_of(task_runs, method, split):
     return [run[method, split] for run in task_runs if (method, split) in run]
 
 
-def has_recipe(runs):
-    return any(('recipe', 'train') in run for task_runs in runs.values() for run in task_runs)
+def has_recipe(runs, tasks=None):
+    return any(('recipe', split) in run for task, task_runs in runs.items()
+               if tasks is None or task in tasks for run in task_runs for split, _ in SPLITS)
 
 
 def markdown_table(runs):
-    """A row per task and method: the paper's figure, mean ± std over seeds and the worst seed
-    on the target train split (the paper's protocol), mean ± std on the target test split,
-    and the number of runs. The recipe's rows appear once it has runs."""
-    lines = ['| task | method | paper | target train (paper protocol) | worst seed | '
-             'target test | runs |', '|---|---|---|---|---|---|---|']
+    """A table per protocol (adda.tasks.PROTOCOLS) with tasks to show, under a line naming
+    it: a row per task and method, the paper's figure, mean ± std over seeds and the worst seed
+    on the protocol's split, mean ± std on the other split, and the number of runs; the
+    recipe's rows once it has runs; then the results others published on that protocol, each
+    with how its model was chosen."""
+    tables = []
+    for protocol in PROTOCOLS.values():
+        labels = task_labels(runs, protocol.name)
+        if labels:
+            tables.append('Protocol: {}\n\n{}'.format(
+                protocol.title, protocol_table(runs, protocol, labels)))
+    return '\n\n'.join(tables)
+
+
+def protocol_table(runs, protocol, labels):
+    """markdown_table's table of one protocol's tasks (``labels``: task -> label)."""
+    first, second = protocol.splits
+    lines = ['| task | method | paper | {}{} | worst seed | {} | runs |'.format(
+        SPLIT_TITLES[first], ' (paper protocol)' if protocol.name == 'paper' else
+        " (the field's protocol)", SPLIT_TITLES[second]), '|---|---|---|---|---|---|---|']
+    recipe = has_recipe(runs, labels)
     rows = [(method, name, paper) for method, (name, paper) in METHODS.items()
-            if has_recipe(runs) or not method.startswith('recipe')]
-    if has_recipe(runs):
+            if recipe or not method.startswith('recipe')]
+    if recipe:
         rows.append((ORACLE[0], ORACLE[1], {}))
-    for task, label in task_labels(runs).items():
+    for task, label in labels.items():
         task_runs = runs.get(task, [])
         for method, name, paper in rows:
-            train, test = (values_of(task_runs, method, split) for split, _ in SPLITS)
+            shown, other = (values_of(task_runs, method, split) for split in (first, second))
             cells = ['{:.3f} ± {:.3f}'.format(*paper[task]) if task in paper else '—',
-                     summary(train) if train else 'not run',
-                     '{:.3f}'.format(min(train)) if train else '—',
-                     summary(test) if test else (
-                         '—' if method == ORACLE[0] and train else 'not run')]
+                     summary(shown) if shown else 'not run',
+                     '{:.3f}'.format(min(shown)) if shown else '—',
+                     summary(other) if other else (
+                         '—' if method == ORACLE[0] and shown else 'not run')]
             lines.append('| {} | {} | {} | {} | {} | {} | {} |'.format(
-                label, name, cells[0], cells[1], cells[2], cells[3], len(train)))
+                label, name, cells[0], cells[1], cells[2], cells[3], len(shown)))
+        for method, chosen, accuracy in protocol.published:
+            if task in accuracy:
+                lines.append('| {} | {} (published; {}) | — | {:.3f} | — | — | — |'.format(
+                    label, method, chosen, accuracy[task]))
     return '\n'.join(lines)
 
 
@@ -313,7 +352,9 @@ def chart(runs):
                 draw_ours(ax, runs, method, split, offset, width, color, name)
         ax.set_xticks(range(len(tasks)))
         ax.set_xticklabels([tick_label(t, runs) for t in tasks])
+        field = any(protocol_of(t, runs) == 'full' for t in tasks)
         ax.set_title(title + (" (the paper's protocol)" if split == PAPER_SPLIT else
+                              " (the field's protocol: the -full tasks)" if field else
                               ' (not in the paper)'))
         ax.set_xlim(-0.5, len(tasks) - 0.5)
         ax.set_ylim(0, 1)
@@ -349,10 +390,12 @@ SEED_STYLES = [('-', 'o'), ('--', 's'), (':', '^'), ('-.', 'D'), ((0, (5, 1, 1, 
 
 
 def draw_curves(ax, task, task_runs):
-    """Target train accuracy of every kept snapshot of each recipe run (labels used only to
-    draw this; step 0 is the source model), with the label-free choice circled; seeds told
-    apart by line style and marker, with their own legend."""
+    """Target accuracy (on the split of the task's protocol) of every kept snapshot of each
+    recipe run (labels used only to draw this; step 0 is the source model), with the
+    label-free choice circled; seeds told apart by line style and marker, with their own
+    legend."""
     curves = [run for run in task_runs if 'curve' in run]
+    split = SPLIT_TITLES[PROTOCOLS[curves[0]['protocol'] if curves else 'paper'].split]
     for k, run in enumerate(curves):
         steps, accuracies = zip(*run['curve'])
         style, marker = SEED_STYLES[k % len(SEED_STYLES)]
@@ -366,11 +409,11 @@ def draw_curves(ax, task, task_runs):
                     gid='chosen/{}/{}'.format(task, k))
     if curves:
         ax.legend(fontsize=7, ncol=2, loc='lower right', frameon=False)
-    ax.set_title('{}: recipe, target train accuracy per snapshot (step 0: source model)\n'
+    ax.set_title('{}: recipe, {} accuracy per snapshot (step 0: source model)\n'
                  '(labels used only to draw this; red circle: label-free choice)'.format(
-                     curves[0]['label'] if curves else task), fontsize=9)
+                     curves[0]['label'] if curves else task, split), fontsize=9)
     ax.set_xlabel('iteration')
-    ax.set_ylabel('target train accuracy')
+    ax.set_ylabel('{} accuracy'.format(split))
     ax.grid(alpha=0.3)
 
 
@@ -406,15 +449,18 @@ def plot(runs, path):
 def criteria_agreement(results_dir, left_out=(), damaged=None):
     """criterion -> [(gap to the best snapshot, Kendall tau)] per run, over
     every run folder with both a label-free selection (selection.yaml) and a labelled curve
-    (curve_train.yaml) of the same snapshots, but the runs named in ``left_out``; FINAL: the
-    final snapshot's gap (no choice)."""
+    (curve_train.yaml, or curve_test.yaml for a task of the field's protocol) of the same
+    snapshots, but the runs named in ``left_out``; FINAL: the final snapshot's gap (no
+    choice)."""
     from adda.selection import agreement, get_criterion
     found = collections.OrderedDict()
     skip = {name for name, _ in left_out} | {
         os.path.basename(os.path.dirname(e.path)) for e in damaged or ()}
     for path in sorted(glob.glob(os.path.join(results_dir, '*', 'selection.yaml'))):
-        curve_path = os.path.join(os.path.dirname(path), 'curve_train.yaml')
-        if not os.path.isfile(curve_path) or os.path.basename(os.path.dirname(path)) in skip:
+        curve_paths = [os.path.join(os.path.dirname(path), CURVE_RECORD.format(split) + '.yaml')
+                       for split, _ in SPLITS]
+        curve_path = next((p for p in curve_paths if os.path.isfile(p)), None)
+        if curve_path is None or os.path.basename(os.path.dirname(path)) in skip:
             continue
         try:
             selection, curve = read_record(path), read_record(curve_path)
@@ -479,7 +525,8 @@ def main(results_dir, markdown, png):
     found = criteria_agreement(results_dir, left_out, damaged)
     if found:
         table += ('\n\nLabel-free snapshot choice: how far each criterion\'s choice falls '
-                  'from the best snapshot on the labelled target train split (labels used '
+                  'from the best snapshot on the labelled target split of its protocol '
+                  '(train for the paper\'s, test for the field\'s; labels used '
                   'only to measure this)\n\n' + criteria_table(found))
     click.echo(table)
     if markdown:

@@ -72,9 +72,11 @@ class DeviceLoop(object):
         return self.outputs
 
     def start(self, sess):
-        """Hand the step to the adapter's iteration offload (after the variables exist)."""
-        self.loop_op = self.npu.util.set_iteration_per_loop(sess, self.train_op,
-                                                            self.steps_per_run)
+        """Hand the step to the adapter's iteration offload (after the variables exist). The
+        adapter puts its loop variables into the default graph: the session's, here."""
+        with sess.graph.as_default():
+            self.loop_op = self.npu.util.set_iteration_per_loop(sess, self.train_op,
+                                                                self.steps_per_run)
 
     def run(self, sess, n):
         if n != self.steps_per_run:

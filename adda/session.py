@@ -30,7 +30,9 @@ class NpuBridge(object):
 
     ``form``: 'v1' when NPULossScaleOptimizer keeps the float-status buffer that its own
     compute_gradients allocates (the 2020-21 adapter of the CANN 5.0.x images), 'v2' when it
-    reads the status without one (the later adapter); read from the class, not from a version.
+    keeps none and the ``*_v2`` status ops exist (the later adapter), 'mid' when it keeps none
+    but only the v1 status ops exist (the form between them); read from the class and the ops,
+    not from a version. ``status_v2``: whether the ``*_v2`` status ops exist.
     """
 
     def __init__(self):
@@ -43,12 +45,19 @@ class NpuBridge(object):
         self.ExponentialUpdateLossScaleManager = managers.ExponentialUpdateLossScaleManager
         self.gen_ops = importlib.import_module('npu_bridge.helper.helper').get_gen_ops()
         self.config_proto = getattr(init, 'npu_config_proto', None)
-        self.form = 'v1' if 'compute_gradients' in vars(self.NPULossScaleOptimizer) else 'v2'
+        self.status_v2 = hasattr(self.gen_ops, 'npu_clear_float_status_v2')
+        if 'compute_gradients' in vars(self.NPULossScaleOptimizer):
+            self.form = 'v1'
+        else:
+            self.form = 'v2' if self.status_v2 else 'mid'
 
     def describe(self):
         if self.form == 'v1':
             return ('v1 (2020-21 form: NPULossScaleOptimizer keeps the float-status buffer of '
                     'its compute_gradients)')
+        if self.form == 'mid':
+            return ('mid (NPULossScaleOptimizer keeps no float-status buffer; the status ops '
+                    'are the v1 ones, without *_v2)')
         return 'v2 (NPULossScaleOptimizer reads the float status with npu_get_float_status_v2)'
 
 
@@ -185,7 +194,16 @@ def create_session(run_device):
     if run_device.device == 'gpu':
         logging.info('Using GPU {}'.format(os.environ.get('CUDA_VISIBLE_DEVICES', '0')))
     logging.info('Running on %s with TensorFlow %s', run_device.description, tf.__version__)
-    return tf.Session(config=run_device.config)
+    sess = tf.Session(config=run_device.config)
+    config = getattr(sess, '_config', None)
+    rewrites = config.graph_options.rewrite_options.custom_optimizers if config else ()
+    if run_device.device != 'npu' and any(c.name == 'NpuOptimizer' for c in rewrites):
+        sess.close()
+        raise AddaError('--device {}: npu_bridge.npu_init, imported in this process, made the '
+                        'session an NPU one (the newest adapter does so for every Session); '
+                        'run with --device npu, or in a process that does not import '
+                        'npu_bridge'.format(run_device.device))
+    return sess
 
 
 class DevicePlan(object):

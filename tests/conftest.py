@@ -274,10 +274,11 @@ def tf_graph():
         yield graph
 
 
-@pytest.fixture(params=['v1', 'v2'])
+@pytest.fixture(params=['v1', 'mid', 'v2', 'v3'])
 def npu_form(request, monkeypatch):
     """Each form of the stand-in npu_bridge in turn (FAKE_NPU_FORM, which tools started from
-    the test inherit): v1, the 2020-21 adapter of the CANN 5.0.x images; v2, the later one."""
+    the test inherit): v1, the 2020-21 adapter of the CANN 5.0.x images; mid, the form between;
+    v2, the later one; v3, the newest (npu_init makes every Session an NPU one)."""
     monkeypatch.setenv('FAKE_NPU_FORM', request.param)
     return request.param
 

@@ -72,8 +72,10 @@ def splits(data_root):
 # --- the project's loss scaling under both forms -------------------------------------------
 
 def test_the_bridge_form_is_read_from_the_module(npu, npu_form):
-    assert npu.form == npu_form
-    assert npu_plan().npu_form == npu_form
+    # the newest (v3) has v2's optimizer and status ops: its loss scaling is v2's
+    expected = 'v2' if npu_form == 'v3' else npu_form
+    assert npu.form == expected and npu.status_v2 == (expected == 'v2')
+    assert npu_plan().npu_form == expected
 
 
 def test_overflowing_source_training_is_skipped_and_lowers_the_scale(splits, npu):
@@ -114,35 +116,30 @@ def test_fixed_scale_still_checks_for_overflow(splits, npu):
 
 
 def test_an_overflow_before_training_does_not_skip_the_first_step(splits, npu):
-    """Adaptation's pass over the source images runs on the device in the training session;
-    source images that overflow float16 there leave the status set (the stand-in's device
-    records what a call returns beyond float16's range). Training clears it before its first
+    """A computation on the device before training (an evaluation pass, say) that overflows
+    float16 in an op inside it leaves the status set, although what it returns is small (the
+    register records any device op since its last clear). Training clears it before its first
     step, so the clean steps that follow are not skipped."""
     from adda.compat import tf
-    build = adaptation_graph(scaled(splits['mnist'], 1e6), splits['usps'])
+    build = adaptation_graph(splits['mnist'], splits['usps'])
 
-    def features_overflow(sess):
-        # the pass returns features beyond float16's range (checked here, so that the test
-        # cannot pass for want of an overflow)
+    def earlier_overflow(sess):
         from npu_bridge import _device
         assert not sess.run(_device.register(sess.graph).read_value())
-        graph = tf.get_default_graph()
-        features = graph.get_tensor_by_name(built['features'])
-        batches = built['batches']
-        batches.initialize(sess)
-        assert np.max(np.abs(sess.run(features))) > 65504
+        # checked here, so that the test cannot pass for want of an overflow
+        assert sess.run(built['small']) == 0.0
         assert sess.run(_device.register(sess.graph).read_value()) == 1.0
 
     built = {}
 
     def build_and_note(plan):
         graph = build(plan)
-        built['features'] = graph.source_features.name
-        built['batches'] = graph.source_eval
+        big = tf.matmul(tf.fill([2, 2], 1e3), tf.fill([2, 2], 1e3))  # 2e6 in float16
+        built['small'] = 0.0 * tf.reduce_sum(tf.minimum(big, 1.0))
         return graph
 
     seen = run_calls(build_and_note, npu_plan(loss_scale=_fixed(1)), [K],
-                     before_start=features_overflow)
+                     before_start=earlier_overflow)
     assert seen[0][1]['skipped_steps'] == 0
 
 
@@ -173,6 +170,7 @@ def test_npu_tools_on_real_digits_skip_nothing_and_record_the_form(tmp_path, npu
             'needs MNIST and USPS in ../shared/data')
     env, record = npu_tool_env
     env['ADDA_DATA_DIR'] = SHARED_DATA
+    form = 'v2' if npu_form == 'v3' else npu_form  # v3 has v2's optimizer and status ops
     snap = tmp_path / 'snap'
     common = ['--device', 'npu', '--snapshot_dir', snap, '--batch_size', 64, '--seed', 0,
               '--solver', 'adam', '--iterations', 30, '--snapshot', 30]
@@ -182,10 +180,10 @@ def test_npu_tools_on_real_digits_skip_nothing_and_record_the_form(tmp_path, npu
         result = run_tool_process(tool, *(args + common), env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         log = result.stdout + result.stderr
-        assert 'npu_bridge: {} ('.format(npu_form) in log
+        assert 'npu_bridge: {} ('.format(form) in log
         assert log.count('loss scale: 32768    skipped steps: 0') == 3, log[-3000:]
         config = yaml.safe_load((snap / args[3] / 'config.yaml').read_text())
-        assert config['npu_bridge'] == npu_form
+        assert config['npu_bridge'] == form
     assert sorted(sum(recorded_loops(record).values(), [])) == [K] * 6
 
 
@@ -310,8 +308,8 @@ def test_npu_init_exports_what_its_form_does(npu, npu_form):
     import npu_bridge.npu_init as init
     names = ('util', 'NPULossScaleOptimizer', 'ExponentialUpdateLossScaleManager',
              'FixedLossScaleManager', 'npu_config_proto')
-    assert all(hasattr(init, name) == (npu_form == 'v2') for name in names)
-    assert npu.config_proto is (init.npu_config_proto if npu_form == 'v2' else None)
+    assert all(hasattr(init, name) == (npu_form != 'v1') for name in names)
+    assert npu.config_proto is (init.npu_config_proto if npu_form != 'v1' else None)
 
 
 @pytest.mark.parametrize('precision, flagged', [('mixed', True), ('fp32', False)])
@@ -326,3 +324,37 @@ def test_an_evaluation_call_beyond_float16_sets_the_status(npu, tf_graph, precis
         assert sess.run(register.read_value()) == 0.0
         sess.run(value)
         assert sess.run(register.read_value()) == float(flagged)
+
+
+def test_the_newest_npu_init_refuses_a_cpu_session_in_one_line(npu, npu_form, tf_graph):
+    """v3's npu_init makes every later Session an NPU one: a CPU run in such a process is
+    refused with one line instead of running on the NPU unasked; the other forms leave it be."""
+    from adda.errors import AddaError
+    from adda.session import RunDevice, create_session
+    import npu_bridge.npu_init  # noqa: F401  (as a process that imported it)
+    cpu = RunDevice(None, 'cpu', 'fp32', 'CPU')
+    if npu_form != 'v3':
+        create_session(cpu).close()
+        return
+    with pytest.raises(AddaError) as error:
+        create_session(cpu)
+    assert len(str(error.value).splitlines()) == 1
+    assert 'made the session an NPU one' in str(error.value)
+
+
+def test_set_iteration_per_loop_uses_the_default_graph(npu, tf_graph):
+    """As the real one, the loop variables go into the default graph: a session of another
+    graph cannot load them. The project's loop makes the session's graph the default."""
+    from adda.compat import tf
+    from adda.loops import DeviceLoop
+    counter, train_op = _loop_graph(K)
+    with _npu_session(K) as sess:
+        sess.run(tf.global_variables_initializer())
+        with tf.Graph().as_default():
+            with pytest.raises((ValueError, TypeError)):
+                npu.util.set_iteration_per_loop(sess, train_op, K)
+            loop = DeviceLoop(K, npu)
+            loop.train_op = train_op
+            loop.start(sess)
+        sess.run(loop.loop_op)
+        assert sess.run(counter) == K

@@ -7,12 +7,18 @@ modelled on its sources (tf_adapter/kernels/geop_npu.cc, estimator/npu/util.py) 
   runs ``npu_runconfig/iterations_per_loop`` + 1 times (the variable that
   ``util.set_iteration_per_loop`` loads) and returns the last run's fetches. Anything else runs
   once, silently, as a real 910 would.
-- **Float-status register.** The 910 records a float16 overflow in a device-wide register
-  (saturating the value instead of producing inf) until something clears it. The stand-in keeps
-  it as a variable of the graph: gradients computed through NPULossScaleOptimizer set it when a
-  (loss-scaled) value is not finite or beyond float16's range; a call that clears no status (an
-  evaluation pass, say) sets it when a float it returns is beyond that range; the status ops of
-  ``helper.get_gen_ops()`` read and clear it.
+- **Float-status register.** The 910 records a float16 overflow of any device op in a
+  device-wide register until something clears it, and saturates the value at +-65504 instead of
+  producing inf. The stand-in keeps the register as a variable of the graph. Gradients computed
+  through NPULossScaleOptimizer set it, before anything can read them, when a (loss-scaled)
+  gradient or the output of any float16 op it depends on (FLOAT16_OPS: the ops mixed precision
+  runs in float16; the forward pass included) is not finite or beyond float16's range. In a
+  float16 session, a call that clears no status (an evaluation pass, say) sets it when a float
+  it returns or the output of any float16 op it ran is beyond that range, and every float it
+  returns is saturated at +-65504 (so a test cannot expect more than a card gives). The status
+  ops of ``helper.get_gen_ops()`` read and clear it.
+- **The newest npu_init** (form v3) makes every Session created after its import an NPU one
+  (``every_session_on_npu``).
 - With ``FAKE_NPU_RECORD`` naming a folder, it records each NPU session's ConfigProto
   (``session-<pid>-<n>.pb``), its graph when the session closes (``graph-<pid>-<n>.pb``) and,
   per call that holds an ``IterationOp``, the iterations it ran (``loops-<pid>.txt``).
@@ -31,6 +37,10 @@ BUFFER_COLLECTION = 'npu_standin_float_status_buffers'
 FLOAT16_MAX = 65504.0
 RUNCONFIG_COLLECTION = 'npu_runconfig_iterations_per_loop'
 FLOAT16_MODES = (b'allow_mix_precision', b'allow_fp32_to_fp16')
+# The ops that mixed precision runs in float16 on the 910 (the white list's matrix products and
+# convolutions, forward and backward): where an overflow can happen although the graph is float32.
+FLOAT16_OPS = frozenset(['MatMul', 'BatchMatMul', 'BatchMatMulV2', 'Conv2D',
+                         'Conv2DBackpropInput', 'Conv2DBackpropFilter'])
 
 _RECORD = os.environ.get('FAKE_NPU_RECORD')
 _count = itertools.count()
@@ -56,14 +66,33 @@ def overflowed(tensors):
     return tf.reduce_any(tf.stack(flags))
 
 
+def _float16_outputs(ops):
+    """The float outputs of the FLOAT16_OPS among ``ops`` that a call can fetch (outside any
+    control flow)."""
+    return [t for op in ops if op.type in FLOAT16_OPS and op._get_control_flow_context() is None
+            for t in op.outputs if t.dtype.is_floating]
+
+
+def _ancestors(tensors):
+    seen, stack = set(), [t.op for t in tensors]
+    while stack:
+        op = stack.pop()
+        if op not in seen:
+            seen.add(op)
+            stack.extend(t.op for t in op.inputs)
+            stack.extend(op.control_inputs)
+    return seen
+
+
 def computed_on_device(grads_and_vars):
-    """``grads_and_vars`` as the device computes them: their overflow sets the register before
-    anything can read them."""
+    """``grads_and_vars`` as the device computes them: an overflow in them or in any float16
+    op they come from sets the register before anything can read them."""
     grads = [g for g, _ in grads_and_vars if g is not None]
     if not grads:
         return grads_and_vars
+    watched = grads + _float16_outputs(_ancestors(grads))
     with tf.name_scope(FLOAT_STATUS_SCOPE):
-        mark = register().assign_add(tf.cast(overflowed(grads), tf.float32))
+        mark = register().assign_add(tf.cast(overflowed(watched), tf.float32))
         with tf.control_dependencies([mark]):
             return [(tf.identity(g) if g is not None else None, v) for g, v in grads_and_vars]
 
@@ -128,10 +157,38 @@ def _part_run(graph, fetches):
 
 
 _Session = tf.Session
+_complete_config = []  # v3: npu_config_proto, applied to every session's config
+
+
+def every_session_on_npu(config_proto):
+    """What the newest npu_init does on import: every later Session's config goes through
+    ``config_proto`` (npu_config_proto), which adds the NpuOptimizer rewrite."""
+    _complete_config[:] = [config_proto]
+
+
+def _saturated(value):
+    """``value`` (a fetch's result, nested) with every float beyond float16's range at
+    +-FLOAT16_MAX (NaN stays NaN), as the 910 returns it."""
+    if isinstance(value, dict):
+        return type(value)((k, _saturated(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_saturated(v) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, '_fields'):
+        return tuple(_saturated(v) for v in value)
+    if isinstance(value, (np.ndarray, np.floating)) and value.dtype.kind == 'f':
+        with np.errstate(invalid='ignore'):
+            clipped = np.clip(value, -FLOAT16_MAX, FLOAT16_MAX)
+        return clipped.astype(value.dtype) if isinstance(value, np.ndarray) else \
+            type(value)(clipped)
+    if isinstance(value, float):
+        return float(np.clip(value, -FLOAT16_MAX, FLOAT16_MAX))
+    return value
 
 
 class StandInSession(_Session):
     def __init__(self, target='', graph=None, config=None):
+        for complete in _complete_config:
+            config = complete(config)
         self._number = next(_count)
         self._npu = _npu_parameters(config)
         if _RECORD and self._npu is not None:
@@ -168,13 +225,16 @@ class StandInSession(_Session):
         count = self._iterations(part)
         if count is not None and _RECORD:
             _write('loops-{}.txt'.format(os.getpid()), '{}\n'.format(count), 'a')
-        for _ in range(count or 1):
-            result = _Session.run(self, fetches, feed_dict, options, run_metadata)
         clears = any(FLOAT_STATUS_SCOPE in op.name and 'Clear' in op.name
                      for op in part)
-        if self._float16 and not clears and self._overflow_in(result):
+        # the float16 ops of a call that clears no status are watched too (fetched alongside)
+        watched = _float16_outputs(part) if self._float16 and not clears else []
+        for _ in range(count or 1):
+            result, inside = _Session.run(self, (fetches, watched), feed_dict, options,
+                                          run_metadata)
+        if self._float16 and not clears and self._overflow_in([result, inside]):
             register(self.graph).load(1.0, session=self)
-        return result
+        return _saturated(result) if self._float16 else result
 
     @staticmethod
     def _overflow_in(result):

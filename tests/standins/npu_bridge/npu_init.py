@@ -3,15 +3,16 @@ exports of what this project could use.
 
 v1 (the 2021 npu_init): npu_ops and the rewriter config names only; no util, no loss-scale
 classes, no npu_config_proto (they live in their own modules, which every form has).
-v2: also util, NPULossScaleOptimizer, the loss-scale managers and npu_config_proto.
+mid, v2, v3: also util, NPULossScaleOptimizer, the loss-scale managers and npu_config_proto;
+v3 also makes every Session created after the import an NPU one (npu_bridge._device).
 """
 from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2  # noqa: F401
 from tensorflow.core.protobuf.rewriter_config_pb2 import RewriterConfig
 
-from npu_bridge import FORM
+from npu_bridge import FULL_INIT, NPU_SESSIONS
 from npu_bridge.estimator import npu_ops  # noqa: F401
 
-if FORM == 'v2':
+if FULL_INIT:
     from npu_bridge.estimator.npu import util  # noqa: F401
     from npu_bridge.estimator.npu.npu_loss_scale_manager import (  # noqa: F401
         ExponentialUpdateLossScaleManager, FixedLossScaleManager)
@@ -32,3 +33,8 @@ if FORM == 'v2':
         config_proto.graph_options.optimizer_options.global_jit_level = (
             config_pb2.OptimizerOptions.OFF)
         return config_proto
+
+
+if NPU_SESSIONS:
+    from npu_bridge import _device
+    _device.every_session_on_npu(npu_config_proto)

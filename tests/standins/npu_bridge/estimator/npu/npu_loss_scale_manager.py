@@ -1,8 +1,9 @@
 """Stand-in for npu_bridge's loss-scale managers (tests only), with the real constructors: in the
-v1 form FixedLossScaleManager takes the loss scale only; in v2 also enable_overflow_check."""
+v1 form FixedLossScaleManager takes the loss scale only; in the later ones also
+enable_overflow_check."""
 import tensorflow.compat.v1 as tf
 
-from npu_bridge import FORM
+from npu_bridge import STATEFUL_OPTIMIZER
 
 
 class LossScaleManager(object):
@@ -13,7 +14,7 @@ class LossScaleManager(object):
         raise NotImplementedError
 
 
-if FORM == 'v1':
+if STATEFUL_OPTIMIZER:  # the v1 form
     class FixedLossScaleManager(LossScaleManager):
         def __init__(self, loss_scale):
             if loss_scale < 1:

@@ -6,7 +6,10 @@ reads the status into that buffer after the gradients, clears it, and skips the 
 status it read is not the cleared one. So the instance that applies must be the one that
 computed: a fresh instance reads the constant and never sees an overflow.
 
-v2 (later): a subclass of contrib's LossScaleOptimizer (stood in for here by
+mid (between them): as v2, but with the v1 status ops on a buffer that ``apply_gradients``
+allocates itself (there are no ``*_v2`` ops).
+
+v2 and v3 (later): a subclass of contrib's LossScaleOptimizer (stood in for here by
 ``LossScaleOptimizer``), with no state: ``apply_gradients`` reads the status with input-less
 ``npu_get_float_status_v2()`` after the gradients and clears it.
 
@@ -15,7 +18,7 @@ float16 overflow sets the float-status register.
 """
 import tensorflow.compat.v1 as tf
 
-from npu_bridge import FORM, _device
+from npu_bridge import STATEFUL_OPTIMIZER, STATUS_V2, _device
 from npu_bridge.estimator.npu.npu_loss_scale_manager import FixedLossScaleManager
 from npu_bridge.helper import helper
 
@@ -40,7 +43,7 @@ def _apply_if(finite, opt, grads_and_vars, global_step, name, manager):
     return tf.group(update, manager.update_loss_scale(finite))
 
 
-if FORM == 'v1':
+if STATEFUL_OPTIMIZER:  # the v1 form
     class NPULossScaleOptimizer(tf.train.Optimizer):
         def __init__(self, opt, loss_scale_manager, is_distributed=False):
             # like the real one, without the base class's constructor
@@ -114,12 +117,20 @@ else:
             grads_and_vars = list(grads_and_vars)
             if self._enable_overflow_check():
                 grads = [g for g, _ in grads_and_vars if g is not None]
-                with tf.control_dependencies(grads):
-                    local_float_status = gen_npu_ops.npu_get_float_status_v2()
-                with tf.control_dependencies([local_float_status]):
-                    cleared_float_status = gen_npu_ops.npu_clear_float_status_v2()
-                with tf.control_dependencies([cleared_float_status]):
-                    finite = tf.reduce_all(tf.equal(0.0, local_float_status))
+                if STATUS_V2:
+                    with tf.control_dependencies(grads):
+                        local_float_status = gen_npu_ops.npu_get_float_status_v2()
+                    with tf.control_dependencies([local_float_status]):
+                        cleared_float_status = gen_npu_ops.npu_clear_float_status_v2()
+                    with tf.control_dependencies([cleared_float_status]):
+                        finite = tf.reduce_all(tf.equal(0.0, local_float_status))
+                else:  # the form between v1 and v2: the v1 ops on a buffer of its own
+                    with tf.control_dependencies(grads):
+                        local_float_status = gen_npu_ops.npu_get_float_status(
+                            gen_npu_ops.npu_alloc_float_status())
+                        cleared_float_status = gen_npu_ops.npu_clear_float_status(
+                            local_float_status)
+                    finite = tf.reduce_all(tf.equal(local_float_status, cleared_float_status))
             else:
                 finite = tf.constant(True)
             return _apply_if(finite, self._opt, grads_and_vars, global_step, name,

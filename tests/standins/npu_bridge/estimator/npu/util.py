@@ -37,6 +37,7 @@ def create_or_get_var(var_name):
 
 
 def _load(sess, iterations_per_loop):
+    """Loads the loop variables of the default graph in ``sess``."""
     for name, value in ((_ITERATIONS_PER_LOOP_VAR, iterations_per_loop - 1), (_LOOP_COND_VAR, 0),
                         (_CONST_ZERO, 0), (_CONST_ONE, 1)):
         create_or_get_var(name).load(value, session=sess)
@@ -51,9 +52,10 @@ def set_iteration_per_loop(sess, train_op, iterations_per_loop=1):
     check_positive_integer(iterations_per_loop, 'iterations_per_loop')
     if iterations_per_loop == 1:
         return train_op
-    with sess.graph.as_default():
-        _load(sess, iterations_per_loop)
-        return tf.group(train_op, name='IterationOp')
+    # as the real one: the variables and the op go into the default graph, whatever the
+    # session's graph is (a session of another graph then cannot load them)
+    _load(sess, iterations_per_loop)
+    return tf.group(train_op, name='IterationOp')
 
 
 class IterationPerLoop(object):

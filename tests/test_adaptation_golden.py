@@ -192,11 +192,29 @@ def test_adaptation_equals_the_stored_run(sources, golden, case):
     assert options == stored['options']
     assert rest == stored['config']
     for name in ('mapping_loss', 'adversary_loss'):
-        np.testing.assert_allclose(losses[name], stored['losses'][name], rtol=1e-5, atol=1e-6,
-                                   err_msg=name)
+        assert_same_trajectory(losses[name], stored['losses'][name], name)
     assert sorted(snapshot) == sorted(stored['snapshot'])
     for name, values in stored['snapshot'].items():
-        np.testing.assert_allclose(snapshot[name], values, rtol=1e-5, atol=1e-5, err_msg=name)
+        assert_same_fingerprint(snapshot[name], values, name)
+
+
+# Other CPUs round differently (TF 1.15's kernels with and without AVX-512 differ in the last
+# bit of a loss), and 30 training steps amplify that: seen up to 0.5% in a loss and 0.07% of a
+# variable's magnitude. The first step is before any update and must agree to rounding; the
+# rest within these bounds, which a changed formula, weight, initial value or random key exceeds.
+TRAJECTORY_RTOL, FINGERPRINT_RTOL = 2e-2, 1e-2
+
+
+def assert_same_trajectory(found, stored, name):
+    np.testing.assert_allclose(found[0], stored[0], rtol=1e-5, atol=1e-5,
+                               err_msg=name + ', first step')
+    np.testing.assert_allclose(found, stored, rtol=TRAJECTORY_RTOL, atol=1e-3, err_msg=name)
+
+
+def assert_same_fingerprint(found, stored, name):
+    """Sums and projections within FINGERPRINT_RTOL of the stored sum of magnitudes."""
+    np.testing.assert_allclose(found, stored, rtol=0, atol=FINGERPRINT_RTOL * stored[1] + 1e-6,
+                               err_msg=name)
 
 
 def adaptation_help(text):

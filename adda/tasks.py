@@ -53,21 +53,25 @@ PROTOCOLS = collections.OrderedDict((p.name, p) for p in (
 _COMMON = ['--batch_size', '128', '--display', '10']
 _SOURCE = _COMMON + ['--lr', '1e-3', '--snapshot', '5000', '--solver', 'adam']
 _ADAPT = _COMMON + ['--lr', '2e-4', '--snapshot', '5000', '--solver', 'adam', '--adversary_relu']
-# The recipe's adaptation: a snapshot every 500 iterations, all kept, infomax from step 0 up.
+# The recipe's adaptation: a snapshot every 500 iterations, all kept, infomax from step 0 up
+# (recipe v3's, which added --augment 0.2 to the source training; docs/results.md).
 _RECIPE_ADAPT = _COMMON + ['--lr', '2e-4', '--snapshot', '500', '--keep', '0', '--solver', 'adam',
                            '--adversary_relu', '--target_infomax', '0.3', '--infomax_ramp',
                            '3000']
 # Recipe v6's self-training on neighbour-voted pseudo-labels.
 _PSEUDO = ['--target_pseudo', '2', '--pseudo_ramp', '3000', '--pseudo_threshold', '0.5',
            '--target_augment', '0.3', '--pseudo_neighbours', '10']
-# The general recipe: one set of settings for any pair (scripts/adapt.sh with RECIPE=1, the
-# -full-plus tasks), chosen on tuning seeds of both USPS tasks together (docs/results.md).
+# The recipe: one set of settings for every pair (the -plus tasks, scripts/adapt.sh with
+# RECIPE=1), chosen on tuning seeds of both USPS tasks together (docs/results.md). It matched
+# the per-task recipes v3 (MNIST->USPS) and v6 (USPS->MNIST) on seeds 0-4 and replaced them;
+# v6 had zoom 0.5-0.9, the rest is v6's.
 GENERAL_SOURCE = _SOURCE + ['--augment', '0.2', '--augment_zoom', '0.5', '1.2',
                             '--augment_shear', '0.5']
 GENERAL_ADAPT = _RECIPE_ADAPT + _PSEUDO
 GENERAL_ITERATIONS = 6000
 GENERAL_DESCRIPTION = '''\
-RECIPE (general; docs/results.md says how it was chosen):
+RECIPE (one for every pair, chosen on tuning seeds 100-101 of both USPS tasks; docs/results.md
+says how and what was tried):
 - source training: --augment 0.2 --augment_zoom 0.5 1.2 --augment_shear 0.5 (each image
   shifted by up to a fifth of its size, zoomed by 0.5-1.2 and sheared by a factor in
   [-0.5, 0.5], so that the classifier has seen digits of other sizes and slants);
@@ -168,51 +172,6 @@ the discriminator on fc3 instead, 0.868 / 0.867).'''),
          'SVHN→MNIST', paper={'source_only': (0.601, 0.011), 'adda': (0.760, 0.018)},
          description='SVHN -> MNIST on the full training sets, with the original '
                      "implementation's settings."),
-    Task('mnist-usps-plus', 'mnist2000', 'usps1800', _SOURCE + ['--augment', '0.2'],
-         _RECIPE_ADAPT, 'MNIST→USPS', adapt_iterations=5000, select=True, base='mnist-usps',
-         description='''\
-MNIST -> USPS (mnist2000 -> usps1800) with the recipe (v3): the faithful settings plus the
-options below, 5000 adaptation iterations with a snapshot every 500, and a snapshot chosen
-without target labels among them and the source model itself (tools/select_snapshot.py, so
-the choice can be "do not adapt"). Runs are named mnist-usps-plus-seed<SEED> and train their
-own source model.
-
-RECIPE (chosen on tuning seeds 100-101 only; docs/results.md says what was tried):
-- source training: --augment 0.2 (each image zoomed by 0.8-1.2 and shifted by up to a fifth
-  of its size: MNIST's digits sit in a 20x20 box inside 28x28, USPS's fill the frame, so a
-  classifier that has only seen one scale transfers badly);
-- adaptation: the discriminator on the logits (the original's choice; with the augmented
-  source model better than on fc3, which the faithful MNIST->USPS script uses), and
-  --target_infomax 0.3 --infomax_ramp 3000 (the target network's predictions on the target
-  batch kept confident and class-balanced, with a weight that grows from 0 over the first
-  3000 iterations so that the adversarial alignment comes first); 5000 iterations (the
-  tuning runs changed nothing after 3000).'''),
-    Task('usps-mnist-plus', 'usps1800', 'mnist2000',
-         _SOURCE + ['--augment', '0.2', '--augment_zoom', '0.5', '0.9', '--augment_shear', '0.5'],
-         _RECIPE_ADAPT + _PSEUDO,
-         'USPS→MNIST', adapt_iterations=6000, select=True, base='usps-mnist',
-         description='''\
-USPS -> MNIST (usps1800 -> mnist2000) with the recipe (v6): the faithful settings plus the
-options below, 6000 adaptation iterations with a snapshot every 500, and a snapshot chosen
-without target labels among them and the source model itself (tools/select_snapshot.py, so
-the choice can be "do not adapt"). Runs are named usps-mnist-plus-seed<SEED> and train their
-own source model.
-
-RECIPE (chosen on tuning seeds 100-105 only; docs/results.md says what was tried):
-- source training: --augment 0.2 --augment_zoom 0.5 0.9 (each image shifted by up to a fifth
-  of its size and zoomed OUT to 0.5-0.9 of its size: MNIST's digits sit in a 20x20 box inside
-  28x28, USPS's fill the frame, so a classifier that has only seen USPS's scale transfers
-  badly) and, since v6, --augment_shear 0.5 (each image sheared by a random factor in
-  [-0.5, 0.5]: USPS's digits are deslanted, MNIST's lean, and a classifier that has only seen
-  upright ones misreads MNIST's slanted ones and zeros);
-- adaptation: --target_infomax 0.3 --infomax_ramp 3000 (the target network's predictions on
-  the target batch kept confident and class-balanced, with a weight that grows from 0 over
-  the first 3000 iterations so that the adversarial alignment comes first), and self-training
-  --target_pseudo 2 --pseudo_ramp 3000 --pseudo_threshold 0.5 --target_augment 0.3
-  --pseudo_neighbours 10 (each target image's label is the mean prediction of its 10 most
-  similar target images, where that reaches 0.5, and trains the network, with weight 2, on a
-  zoomed and shifted view of the image); 6000 iterations.
-(MNIST->USPS keeps v3: scripts/mnist-usps-plus.sh.)'''),
     Task('mnist-usps-full', 'mnist', 'usps', _SOURCE, _ADAPT + ['--adversary_layer', 'fc3'],
          'MNIST→USPS (full)', protocol='full', description='''\
 MNIST -> USPS on the full training sets (mnist -> usps: 60,000 and 7,291 images), accuracy
@@ -231,16 +190,24 @@ Settings: scripts/usps-mnist.sh's (the original's).'''),
 
 
 def _general(base):
-    """The general recipe's task of the table's task ``base``: <base>-plus."""
+    """The recipe's task of the table's task ``base``: <base>-plus, with its own source model."""
     task = TASKS[base]
     return Task(base + RECIPE_SUFFIX, task.source, task.target, GENERAL_SOURCE, GENERAL_ADAPT,
                 task.label, adapt_iterations=GENERAL_ITERATIONS, select=True, base=base,
-                protocol=task.protocol.name, description='{}\n\nWith the general recipe, '
-                'and a snapshot chosen without target labels on the target\'s training\n'
-                'images.\n\n{}'.format(task.description.split('\n\n')[0], GENERAL_DESCRIPTION))
+                protocol=task.protocol.name, description='{}\n\nWith the recipe: the faithful '
+                'settings plus the options below, {} adaptation iterations with a\nsnapshot every '
+                '500, one chosen without target labels on the target\'s training images\n'
+                '(tools/select_snapshot.py; the source model is a candidate, so the choice can be '
+                '"do not\nadapt"). Runs are named {}-seed<SEED> and train their own source model.'
+                '\n\n{}'.format(task.description.split('\n\n')[0], GENERAL_ITERATIONS,
+                                 base + RECIPE_SUFFIX, GENERAL_DESCRIPTION))
 
 
-TASKS.update(_tasks(_general('mnist-usps-full'), _general('usps-mnist-full')))
+# each protocol's faithful tasks, then their recipe forms
+TASKS = _tasks(*[TASKS[name] for name in ('mnist-usps', 'usps-mnist', 'svhn-mnist')] +
+               [_general(name) for name in ('mnist-usps', 'usps-mnist')] +
+               [TASKS[name] for name in ('mnist-usps-full', 'usps-mnist-full')] +
+               [_general(name) for name in ('mnist-usps-full', 'usps-mnist-full')])
 # The tasks of a plain sweep, of npu_train.sh and of ModelArts: the paper's three.
 DEFAULT_TASKS = ('mnist-usps', 'usps-mnist', 'svhn-mnist')
 

@@ -51,16 +51,26 @@ CASES = {
         '--gradient_penalty', 1.0, '--source_pull', 1e-2, '--target_infomax', 0.3,
         '--infomax_ramp', 10, '--pseudo_neighbours', 5, '--target_vat', 1.0,
         '--target_centroid', 0.3, '--ema', 0.9]),
-    # scripts/mnist-usps-plus.sh and scripts/usps-mnist-plus.sh's ADAPT_ARGS (the iterations,
-    # batch size and snapshots aside)
-    'mnist-usps-plus.sh': ('mnist', 'usps', [
+    # the adaptation settings of recipe v3 (MNIST->USPS until the recipe became one) and of the
+    # recipe (adda/tasks.py GENERAL_ADAPT, v6's; the iterations, batch size and snapshots aside)
+    'recipe v3': ('mnist', 'usps', [
         '--lr', 2e-4, '--keep', 0, '--solver', 'adam', '--adversary_relu', '--target_infomax',
         0.3, '--infomax_ramp', 3000]),
-    'usps-mnist-plus.sh': ('usps', 'mnist', [
-        '--lr', 2e-4, '--keep', 0, '--solver', 'adam', '--adversary_relu', '--target_infomax',
-        0.3, '--infomax_ramp', 3000, '--target_pseudo', 2, '--pseudo_ramp', 3000,
-        '--pseudo_threshold', 0.5, '--target_augment', 0.3, '--pseudo_neighbours', 10]),
+    'recipe': ('usps', 'mnist', None),
 }
+
+
+def recipe_adaptation():
+    """The recipe's adaptation options (adda/tasks.py), without those COMMON sets."""
+    from adda.tasks import GENERAL_ADAPT
+    args, dropped = [], ('--batch_size', '--display', '--snapshot')
+    for i, arg in enumerate(GENERAL_ADAPT):
+        if arg not in dropped and (i == 0 or GENERAL_ADAPT[i - 1] not in dropped):
+            args.append(arg)
+    return args
+
+
+CASES['recipe'] = ('usps', 'mnist', recipe_adaptation())
 # what config.yaml records about the machine and the moment, left out of the comparison
 VOLATILE = ('command', 'host', 'time', 'python', 'tensorflow', 'adda')
 

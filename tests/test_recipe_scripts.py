@@ -38,7 +38,7 @@ def test_recipe_script_augments_its_source_and_chooses_a_snapshot(tmp_path):
     source = snap / 'usps-mnist-plus-seed3-it20+20_source'
     assert (source / 'usps-mnist-plus-seed3-it20+20_source-20.index').is_file()
     source_options = yaml.safe_load((source / 'config.yaml').read_text())['options']
-    assert source_options['augment'] == 0.2 and source_options['augment_zoom'] == [0.5, 0.9]
+    assert source_options['augment'] == 0.2 and source_options['augment_zoom'] == [0.5, 1.2]
     assert source_options['augment_shear'] == 0.5
     assert not (snap / 'usps-mnist-seed3-it20+20_source').exists()
     adapt = snap / 'usps-mnist-plus-seed3-it20+20_adda'

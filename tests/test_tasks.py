@@ -74,6 +74,14 @@ def test_a_record_of_the_bash_scripts_is_the_same_run(name):
                    SNAPSHOT_DIR='/data/snap')
     run = pipeline.Run(TASKS[old['task']], pipeline.settings_of(env),
                        'myrun' if 'myrun' in name else None)
+    if old['task'].endswith('-plus'):
+        # the -plus tasks run the one recipe since; their older runs are another recipe's, so
+        # the pipeline refuses to mix them (they differ in the recipe's settings, nothing else)
+        changed = {'mnist-usps-plus': ['adapt_iterations', 'source_args', 'adapt_args'],
+                   'usps-mnist-plus': ['source_args']}[old['task']]
+        assert [d.split(':')[0] for d in pipeline.record_differences(old, run.record())] == \
+            changed
+        old = dict(old, **{k: v for k, v in run.record().items() if k in changed})
     assert pipeline.record_differences(old, run.record()) == []
     assert set(old) == set(run.record())
     assert yaml.safe_load(pipeline.dump_record(run.record())) == old

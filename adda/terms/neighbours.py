@@ -1,7 +1,7 @@
 """Pseudo-labels voted by each target image's nearest target images (the neighbourhood
 consistency of NRC and AaD, Yang et al., NeurIPS 2021 and 2022, as a label): refines
 adda/terms/pseudo.py; the bank of the last epoch's features is part of the training state.
-scripts/usps-mnist-plus.sh uses it."""
+The recipe (adda/tasks.py) uses it."""
 import click
 
 from adda.errors import AddaError

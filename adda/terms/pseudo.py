@@ -1,6 +1,6 @@
 """Self-training on confident pseudo-labels (FixMatch-style): the target network on an
 augmented view of each target image learns its own confident prediction on the image itself
-(or the neighbour vote's, adda/terms/neighbours.py). scripts/usps-mnist-plus.sh uses it."""
+(or the neighbour vote's, adda/terms/neighbours.py). The recipe (adda/tasks.py) uses it."""
 import click
 
 from adda.cli import NON_NEGATIVE

@@ -305,6 +305,15 @@ def _show(value):
     return 'unset' if value is None else str(value)
 
 
+def class_differences(recorded, opts):
+    """['classes of NAME: old -> new'] where a dataset of one's own now has other classes
+    (by label) than the run recorded."""
+    from adda.data.custom import run_classes
+    now = run_classes(opts)
+    return ['classes of {}: {} -> {}'.format(name, _show(recorded.get(name)), _show(now.get(name)))
+            for name in sorted(set(recorded) | set(now)) if recorded.get(name) != now.get(name)]
+
+
 def check_resume_settings(output_dir, opts):
     """--resume continues the run in ``output_dir`` only with the settings it started with."""
     config = read_run_config(output_dir)
@@ -316,6 +325,7 @@ def check_resume_settings(output_dir, opts):
     if config.get('seed') is not None:  # the seed the run used, drawn when not given
         old['seed'] = config['seed']
     differences = setting_differences(old, opts, command_defaults())
+    differences += class_differences(config.get('classes') or {}, opts)
     if differences:
         raise AddaError('cannot resume in {}: the run there was started with other settings '
                         '(old -> new):\n  {}\nresume with the old settings, or start a new '

@@ -273,16 +273,9 @@ def _write_config(output_dir, opts, seed, run_device, start_step, npu_form=None)
         'host': platform.node(),
         'time': time.strftime('%Y-%m-%d %H:%M:%S %z'),
     }
-    classes = _own_classes(opts)
+    from adda.data.custom import run_classes
+    classes = run_classes(opts)
     if classes:  # datasets of one's own only: built-in sets' runs record what they did
         config['classes'] = classes
     write_yaml(os.path.join(output_dir, CONFIG_FILE), config)
 
-
-def _own_classes(opts):
-    """name -> class names by label of the run's datasets of one's own (train.py's dataset,
-    train_adda.py's source and target, given as name:split)."""
-    from adda.data.custom import own_classes
-    names = [opts.get('dataset')] + [str(opts.get(key) or '').split(':')[0]
-                                     for key in ('source', 'target')]
-    return own_classes([name for name in names if name])

@@ -351,6 +351,23 @@ def test_config_records_the_class_names(root, tmp_path):
     config = yaml.safe_load((run / 'config.yaml').read_text())
     assert config['classes'] == {'words': sorted(names)}
 
+    # --resume with other classes (a folder renamed: the labels would mean other things) is
+    # refused in one line naming the change; the same classes resume
+    for split in ('train', 'test'):
+        os.rename(str(root / 'words' / split / 'nine'), str(root / 'words' / split / 'niner'))
+    args = ['train', 'words', 'train', 'lenet', 'w', '--snapshot_dir', tmp_path / 'snap'] + \
+        TRAIN + ['--iterations', 20, '--resume']
+    refused = run_tool(*args)
+    assert refused.returncode == 1 and refused.stderr.count('\n') <= 3, refused.stderr
+    assert 'classes of words: eight five four nine one seven six three two zero -> eight ' \
+        'five four niner one seven six three two zero' in refused.stderr
+    assert not (run / 'w-20.index').exists()
+    for split in ('train', 'test'):
+        os.rename(str(root / 'words' / split / 'niner'), str(root / 'words' / split / 'nine'))
+    resumed = run_tool(*args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (run / 'w-20.index').is_file()
+
 
 # --- the cache --------------------------------------------------------------------------------
 

@@ -99,6 +99,14 @@ def own_classes(names, root=None):
     return recorded
 
 
+def run_classes(opts):
+    """own_classes of a training run's datasets (train.py's dataset, train_adda.py's source
+    and target, given as name:split), from the tool's options."""
+    names = [opts.get('dataset')] + [str(opts.get(key) or '').split(':')[0]
+                                     for key in ('source', 'target')]
+    return own_classes([name for name in names if name])
+
+
 def cache_dir():
     """Where decoded image folders are kept: $ADDA_CACHE_DIR, else $XDG_CACHE_HOME/adda, else
     ~/.cache/adda (the data root may be read-only or shared)."""

@@ -222,7 +222,7 @@ class NpuScaling(NoScaling):
         overflow in an earlier computation (adaptation's pass over the source images) would
         otherwise skip the first step."""
         gen = self.npu.gen_ops
-        if not self.npu.status_v2:  # v1 and the form between v1 and v2
+        if self.npu.form != 'v2':  # the ops NPULossScaleOptimizer reads the status with
             return gen.npu_clear_float_status(gen.npu_get_float_status(
                 gen.npu_alloc_float_status()))
         return gen.npu_clear_float_status_v2()

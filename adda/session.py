@@ -25,14 +25,13 @@ RunDevice = collections.namedtuple('RunDevice', 'config device precision descrip
 
 class NpuBridge(object):
     """The parts of Ascend's npu_bridge this project uses, each from the module that defines it
-    in every form of the adapter (the 2021 npu_init exports neither util nor the loss-scale
-    classes nor npu_config_proto).
+    in every form of the adapter (npu_init has npu_config_proto from r1.3 on only).
 
-    ``form``: 'v1' when NPULossScaleOptimizer keeps the float-status buffer that its own
-    compute_gradients allocates (the 2020-21 adapter of the CANN 5.0.x images), 'v2' when it
-    keeps none and the ``*_v2`` status ops exist (the later adapter), 'mid' when it keeps none
-    but only the v1 status ops exist (the form between them); read from the class and the ops,
-    not from a version. ``status_v2``: whether the ``*_v2`` status ops exist.
+    ``form``, how NPULossScaleOptimizer reads the float status (read from the class's code, not
+    from a version): 'v1' when it keeps the buffer that its own compute_gradients allocates
+    (r1.1-r1.6, the 2020-21 adapter of the CANN 5.0.x images); 'mid' when it keeps none and
+    apply_gradients reads with the v1 ops (r1.7-r1.9; r1.8 and r1.9 register the ``*_v2`` ops
+    without using them); 'v2' when it reads with ``npu_get_float_status_v2`` (r1.10 on).
     """
 
     def __init__(self):
@@ -45,20 +44,33 @@ class NpuBridge(object):
         self.ExponentialUpdateLossScaleManager = managers.ExponentialUpdateLossScaleManager
         self.gen_ops = importlib.import_module('npu_bridge.helper.helper').get_gen_ops()
         self.config_proto = getattr(init, 'npu_config_proto', None)
-        self.status_v2 = hasattr(self.gen_ops, 'npu_clear_float_status_v2')
-        if 'compute_gradients' in vars(self.NPULossScaleOptimizer):
+        if 'npu_get_float_status_v2' in names_called(self.NPULossScaleOptimizer):
+            self.form = 'v2'
+        elif 'compute_gradients' in vars(self.NPULossScaleOptimizer):
             self.form = 'v1'
         else:
-            self.form = 'v2' if self.status_v2 else 'mid'
+            self.form = 'mid'
 
     def describe(self):
         if self.form == 'v1':
             return ('v1 (2020-21 form: NPULossScaleOptimizer keeps the float-status buffer of '
                     'its compute_gradients)')
         if self.form == 'mid':
-            return ('mid (NPULossScaleOptimizer keeps no float-status buffer; the status ops '
-                    'are the v1 ones, without *_v2)')
+            return ('mid (NPULossScaleOptimizer keeps no float-status buffer and reads the '
+                    'status with the v1 ops)')
         return 'v2 (NPULossScaleOptimizer reads the float status with npu_get_float_status_v2)'
+
+
+def names_called(cls):
+    """The global and attribute names the code of ``cls``'s own methods uses, nested functions
+    included."""
+    names, codes = set(), [getattr(f, '__code__', None) for f in vars(cls).values()]
+    while codes:
+        code = codes.pop()
+        if code is not None:
+            names.update(code.co_names)
+            codes.extend(c for c in code.co_consts if hasattr(c, 'co_names'))
+    return names
 
 
 def import_npu_bridge():

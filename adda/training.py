@@ -266,7 +266,7 @@ def _write_config(output_dir, opts, seed, run_device, start_step, npu_form=None)
         'start_step': start_step,
         'device': run_device.device,
         'precision': run_device.precision,
-        'npu_bridge': npu_form,  # the adapter's form on the NPU (v1, v2), else None
+        'npu_bridge': npu_form,  # the adapter's form on the NPU (v1, mid, v2), else None
         'adda': adda.__version__,
         'tensorflow': tf.__version__,
         'python': platform.python_version(),

@@ -1,4 +1,5 @@
 """Fixtures: tiny datasets written in each real file format, and a way to run the tools."""
+import collections
 import gzip
 import os
 import struct
@@ -159,6 +160,26 @@ def empty_root(tmp_path, monkeypatch):
     return root
 
 
+def task_script_env(tmp_path, data, seed, **settings):
+    """The environment of a short task-script run (scripts/<task>.sh): ``data`` as
+    ADDA_DATA_DIR, records and snapshots under ``tmp_path``, 20 + 20 iterations at batch 32
+    with a snapshot every 10; ``settings`` add to it."""
+    return dict(os.environ, ADDA_DATA_DIR=str(data), PYTHON=sys.executable, SEED=str(seed),
+                RESULTS_DIR=str(tmp_path / 'results'), SNAPSHOT_DIR=str(tmp_path / 'snap'),
+                SOURCE_ITERATIONS='20', ADAPT_ITERATIONS='20',
+                TRAIN_ARGS='--snapshot 10 --batch_size 32', PYTHONIOENCODING='utf-8', **settings)
+
+
+def run_task_script(name, env):
+    """Runs scripts/<name>.sh in its own process; its output (stdout and stderr) when it
+    succeeds, else the test fails with the output's end."""
+    out = subprocess.run(['bash', os.path.join(ROOT, 'scripts', name + '.sh')], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, encoding='utf-8',
+                         timeout=1200)
+    assert out.returncode == 0, out.stdout[-4000:]
+    return out.stdout
+
+
 def run_tool_process(tool, *args, **kwargs):
     """Run tools/<tool>.py in a subprocess; returns the CompletedProcess (text output).
 
@@ -274,11 +295,18 @@ def tf_graph():
         yield graph
 
 
-@pytest.fixture(params=['v1', 'mid', 'v2', 'v3'])
+# The stand-in's forms (FAKE_NPU_FORM: the adapter releases they model, tests/standins) and how
+# the project's NpuBridge.form names the loss scaling of each.
+NPU_FORMS = collections.OrderedDict([('r1.2', 'v1'), ('r1.7', 'mid'), ('r1.9', 'mid'),
+                                     ('r1.10', 'v2')])
+
+
+@pytest.fixture(params=list(NPU_FORMS))
 def npu_form(request, monkeypatch):
     """Each form of the stand-in npu_bridge in turn (FAKE_NPU_FORM, which tools started from
-    the test inherit): v1, the 2020-21 adapter of the CANN 5.0.x images; mid, the form between;
-    v2, the later one; v3, the newest (npu_init makes every Session an NPU one)."""
+    the test inherit): r1.2, the 2020-21 adapter of the CANN 5.0.x images (the optimizer keeps
+    its compute_gradients' status buffer); r1.7, stateless with the v1 status ops; r1.9, the same
+    with the *_v2 ops registered and every Session made an NPU one; r1.10, the v2 status ops."""
     monkeypatch.setenv('FAKE_NPU_FORM', request.param)
     return request.param
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from adda import tasks
-from conftest import ROOT, run_tool, write_mnist, write_usps
-from test_report import fake_run, four
+from conftest import ROOT, run_task_script, run_tool, task_script_env, write_mnist, write_usps
+from test_report import fake_recipe_run, fake_run, four
 
 # Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
 pytestmark = pytest.mark.once
@@ -58,19 +58,8 @@ def test_full_tasks_end_to_end(tmp_path):
     write_mnist(str(data / 'mnist'), counts=(600, 200))
     write_usps(str(data / 'usps'), counts=(400, 150))
     results, snap = tmp_path / 'results', tmp_path / 'snap'
-    env = dict(os.environ, ADDA_DATA_DIR=str(data), PYTHON=sys.executable, SEED='2',
-               RESULTS_DIR=str(results), SNAPSHOT_DIR=str(snap), SOURCE_ITERATIONS='20',
-               ADAPT_ITERATIONS='20', TRAIN_ARGS='--snapshot 10 --batch_size 32',
-               PYTHONIOENCODING='utf-8')
-
-    def script(name):
-        out = subprocess.run(['bash', os.path.join(ROOT, 'scripts', name + '.sh')], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             encoding='utf-8', timeout=1200)
-        assert out.returncode == 0, out.stdout[-4000:]
-        return out.stdout
-
-    log = script('mnist-usps-full')
+    env = task_script_env(tmp_path, data, 2)
+    log = run_task_script('mnist-usps-full', env)
     run = results / 'mnist-usps-full-seed2-it20+20'
     record = yaml.safe_load((run / 'run.yaml').read_text())
     assert (record['task'], record['source'], record['target']) == ('mnist-usps-full', 'mnist',
@@ -82,7 +71,7 @@ def test_full_tasks_end_to_end(tmp_path):
     assert log.index('Evaluating source_only on usps test') < log.index(
         'Evaluating source_only on usps train')
 
-    log = script('usps-mnist-full-plus')
+    log = run_task_script('usps-mnist-full-plus', env)
     run = results / 'usps-mnist-full-plus-seed2-it20+20'
     options = yaml.safe_load((snap / 'usps-mnist-full-plus-seed2-it20+20_source' /
                               'config.yaml').read_text())['options']
@@ -100,22 +89,6 @@ def test_full_tasks_end_to_end(tmp_path):
     assert 'accuracy on mnist test / train' in log and 'Chosen:' in log
 
 
-def fake_full_recipe_run(results, seed, source, final, chosen, curve):
-    """A usps-mnist-full-plus run's records: (test, train) accuracies and the test curve."""
-    fake_run(results, 'usps-mnist-full-plus', seed, {
-        'source_only_test': source[0], 'source_only_train': source[1],
-        'adda_test': final[0], 'adda_train': final[1],
-        'selected_test': chosen[1][0], 'selected_train': chosen[1][1]})
-    folder = results / 'usps-mnist-full-plus-seed{}'.format(seed)
-    points = [{'step': step, 'accuracy': value} for step, value in curve]
-    best = max(points, key=lambda p: p['accuracy'])
-    (folder / 'curve_test.yaml').write_text(yaml.safe_dump(
-        {'snapshots': points, 'oracle_uses_labels': best, 'final': points[-1]}))
-    (folder / 'selection.yaml').write_text(yaml.safe_dump({
-        'criterion': 'snd', 'chosen': {'step': chosen[0]},
-        'snapshots': [{'step': s, 'scores': {'snd': float(s == chosen[0])}} for s, _ in curve]}))
-
-
 def test_report_has_a_table_per_protocol(tmp_path):
     results = tmp_path / 'results'
     fake_run(results, 'usps-mnist', 0, four(0.6, 0.6, 0.9, 0.9))
@@ -123,9 +96,10 @@ def test_report_has_a_table_per_protocol(tmp_path):
         fake_run(results, 'usps-mnist-full', seed, {
             'source_only_test': 0.70, 'source_only_train': 0.68,
             'adda_test': 0.95 + seed / 100, 'adda_train': 0.94})
-        fake_full_recipe_run(results, seed, (0.97, 0.96), (0.985, 0.98),
-                             (500, (0.986 - seed / 100, 0.981)),
-                             [(0, 0.97), (500, 0.986), (1000, 0.99)])
+        fake_recipe_run(results, 'usps-mnist-full', seed, final=(0.98, 0.985),
+                        chosen=(500, (0.981, 0.986 - seed / 100)),
+                        curve=[(0, 0.97), (500, 0.986), (1000, 0.99)], source=(0.96, 0.97),
+                        curve_split='test')
     result = run_tool('report', results)
     assert result.returncode == 0, result.stderr
     text = result.stdout

@@ -232,7 +232,7 @@ def test_performance_run_on_the_device_auto_picks(data, tmp_path):
     """With npu_bridge importable (the stand-in), --device auto trains on the NPU: a loss line
     per device loop (Iteration 9, 19, ...) with the loss scale, timed the same way."""
     env = with_pythonpath(clean_env(ADDA_HARNESS_OUTPUT=str(tmp_path / 'output'),
-                                    PYTHON=sys.executable, FAKE_NPU_FORM='v2'),
+                                    PYTHON=sys.executable, FAKE_NPU_FORM='r1.10'),
                           write_npu_bridge(str(tmp_path / 'standins')))
     result = harness(PERF, '--data_path={}'.format(data), '--batch_size=16', '--train_steps=20',
                      '--warmup_steps=10', '--task=usps-mnist', env=env)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import SHARED_DATA, require, run_tool_process
+from conftest import NPU_FORMS, SHARED_DATA, require, run_tool_process
 from helpers_ascend import STANDINS, recorded_loops, with_pythonpath
 
 # The Ascend runtime only (TensorFlow 1.15): conftest.belongs_here.
@@ -71,11 +71,21 @@ def splits(data_root):
 
 # --- the project's loss scaling under both forms -------------------------------------------
 
-def test_the_bridge_form_is_read_from_the_module(npu, npu_form):
-    # the newest (v3) has v2's optimizer and status ops: its loss scaling is v2's
-    expected = 'v2' if npu_form == 'v3' else npu_form
-    assert npu.form == expected and npu.status_v2 == (expected == 'v2')
-    assert npu_plan().npu_form == expected
+def test_the_bridge_form_is_read_from_the_optimizer(npu, npu_form):
+    """From what NPULossScaleOptimizer calls, not from which ops exist: r1.9 registers the
+    *_v2 status ops, but its optimizer reads with the v1 ones, and so must the project."""
+    expected = NPU_FORMS[npu_form]
+    assert npu.form == expected and npu_plan().npu_form == expected
+    assert hasattr(npu.gen_ops, 'npu_clear_float_status_v2') == (npu_form in ('r1.9', 'r1.10'))
+
+
+def test_the_status_is_cleared_with_the_ops_the_optimizer_reads_with(npu, npu_form, tf_graph):
+    from adda.loss_scale import NpuScaling, parse_loss_scale
+    NpuScaling(npu, parse_loss_scale('dynamic')).reset_status()
+    types = {op.name.split('/')[-1] for op in tf_graph.get_operations()}
+    v2 = {'NpuClearFloatStatusV2', 'NpuGetFloatStatusV2'}
+    assert (types & v2 != set()) == (NPU_FORMS[npu_form] == 'v2')
+    assert ('NpuClearFloatStatus' in types) == (NPU_FORMS[npu_form] != 'v2')
 
 
 def test_overflowing_source_training_is_skipped_and_lowers_the_scale(splits, npu):
@@ -170,7 +180,7 @@ def test_npu_tools_on_real_digits_skip_nothing_and_record_the_form(tmp_path, npu
             'needs MNIST and USPS in ../shared/data')
     env, record = npu_tool_env
     env['ADDA_DATA_DIR'] = SHARED_DATA
-    form = 'v2' if npu_form == 'v3' else npu_form  # v3 has v2's optimizer and status ops
+    form = NPU_FORMS[npu_form]
     snap = tmp_path / 'snap'
     common = ['--device', 'npu', '--snapshot_dir', snap, '--batch_size', 64, '--seed', 0,
               '--solver', 'adam', '--iterations', 30, '--snapshot', 30]
@@ -277,7 +287,7 @@ def _float16_overflow_update(npu, same_instance):
 
 @pytest.mark.parametrize('same_instance', [True, False])
 def test_which_instance_sees_the_overflow(npu, npu_form, tf_graph, same_instance):
-    """v1: only the instance whose compute_gradients made the buffer; v2: any instance."""
+    """r1.2 (v1): only the instance whose compute_gradients made the buffer; later: any."""
     from adda.compat import tf
     w, update, scale = _float16_overflow_update(npu, same_instance)
     with tf.Session() as sess:
@@ -287,14 +297,14 @@ def test_which_instance_sees_the_overflow(npu, npu_form, tf_graph, same_instance
         sess.run(update)
         moved = not np.allclose(before, sess.run(w))
         lowered = sess.run(scale) < 2.0 ** 15
-    blind = npu_form == 'v1' and not same_instance
+    blind = npu_form == 'r1.2' and not same_instance
     assert moved == blind and lowered == (not blind)
 
 
 def test_managers_have_the_real_constructors(npu, npu_form, tf_graph):
     manager = npu.FixedLossScaleManager(loss_scale=128.0)
     assert manager.get_loss_scale() is not None
-    if npu_form == 'v1':
+    if npu_form == 'r1.2':
         with pytest.raises(TypeError):
             npu.FixedLossScaleManager(loss_scale=128.0, enable_overflow_check=True)
     else:
@@ -307,9 +317,10 @@ def test_managers_have_the_real_constructors(npu, npu_form, tf_graph):
 def test_npu_init_exports_what_its_form_does(npu, npu_form):
     import npu_bridge.npu_init as init
     names = ('util', 'NPULossScaleOptimizer', 'ExponentialUpdateLossScaleManager',
-             'FixedLossScaleManager', 'npu_config_proto')
-    assert all(hasattr(init, name) == (npu_form != 'v1') for name in names)
-    assert npu.config_proto is (init.npu_config_proto if npu_form != 'v1' else None)
+             'FixedLossScaleManager')
+    assert all(hasattr(init, name) for name in names)  # every release
+    assert hasattr(init, 'npu_config_proto') == (npu_form != 'r1.2')  # r1.3 on
+    assert npu.config_proto is (init.npu_config_proto if npu_form != 'r1.2' else None)
 
 
 @pytest.mark.parametrize('precision, flagged', [('mixed', True), ('fp32', False)])
@@ -327,13 +338,13 @@ def test_an_evaluation_call_beyond_float16_sets_the_status(npu, tf_graph, precis
 
 
 def test_the_newest_npu_init_refuses_a_cpu_session_in_one_line(npu, npu_form, tf_graph):
-    """v3's npu_init makes every later Session an NPU one: a CPU run in such a process is
-    refused with one line instead of running on the NPU unasked; the other forms leave it be."""
+    """npu_init from r1.9 on makes every later Session an NPU one: a CPU run in such a process
+    is refused with one line instead of running on the NPU unasked; older ones leave it be."""
     from adda.errors import AddaError
     from adda.session import RunDevice, create_session
     import npu_bridge.npu_init  # noqa: F401  (as a process that imported it)
     cpu = RunDevice(None, 'cpu', 'fp32', 'CPU')
-    if npu_form != 'v3':
+    if npu_form not in ('r1.9', 'r1.10'):
         create_session(cpu).close()
         return
     with pytest.raises(AddaError) as error:

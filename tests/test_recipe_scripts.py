@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from adda.selection import choose
-from conftest import ROOT, write_mnist, write_usps
+from conftest import ROOT, run_task_script, task_script_env, write_mnist, write_usps
 
 # Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
 pytestmark = pytest.mark.once
@@ -19,19 +19,9 @@ def test_recipe_script_augments_its_source_and_chooses_a_snapshot(tmp_path):
     write_mnist(str(data / 'mnist'), counts=(2000, 100))
     write_usps(str(data / 'usps'), counts=(1800, 100))
     results, snap = tmp_path / 'results', tmp_path / 'snap'
-    env = dict(os.environ, ADDA_DATA_DIR=str(data), PYTHON=sys.executable, SEED='3',
-               RESULTS_DIR=str(results), SNAPSHOT_DIR=str(snap), SOURCE_ITERATIONS='20',
-               ADAPT_ITERATIONS='20', TRAIN_ARGS='--snapshot 10 --batch_size 32',
-               PYTHONIOENCODING='utf-8')
+    env = task_script_env(tmp_path, data, 3)
 
-    def script(name):
-        out = subprocess.run(['bash', os.path.join(ROOT, 'scripts', name)], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             encoding='utf-8', timeout=1200)
-        assert out.returncode == 0, out.stdout[-4000:]
-        return out.stdout
-
-    log = script('usps-mnist-plus.sh')
+    log = run_task_script('usps-mnist-plus', env)
     run = results / 'usps-mnist-plus-seed3-it20+20'
     assert yaml.safe_load((run / 'run.yaml').read_text())['task'] == 'usps-mnist-plus'
     # its own source model, trained with augmentation, and every adaptation snapshot kept
@@ -65,7 +55,7 @@ def test_recipe_script_augments_its_source_and_chooses_a_snapshot(tmp_path):
     assert 'Chosen:' in log
 
     # The faithful run of the same seed trains its source model without augmentation.
-    script('usps-mnist.sh')
+    run_task_script('usps-mnist', env)
     config = yaml.safe_load((snap / 'usps-mnist-seed3-it20+20_source' / 'config.yaml').read_text())
     assert config['options']['augment'] == 0.0 and config['options']['augment_shear'] == 0.0
 

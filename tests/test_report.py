@@ -202,10 +202,11 @@ def test_chart_panels_ticks_bars_and_points(tmp_path):
                 assert all(abs(px - x) < width / 2 for px, _ in series)
 
 
-def fake_recipe_run(results, task, seed, final, chosen, curve, source=(0.8, 0.8), **settings):
+def fake_recipe_run(results, task, seed, final, chosen, curve, source=(0.8, 0.8),
+                    curve_split='train', **settings):
     """A recipe run (scripts/<task>-plus.sh): its source model's, the final and the chosen
-    snapshot's (train, test) accuracies, the chosen step and the target train accuracy per
-    kept snapshot (``settings``: run.yaml keys other than the script's today)."""
+    snapshot's (train, test) accuracies, the chosen step and the target accuracy per kept
+    snapshot on ``curve_split`` (``settings``: run.yaml keys other than the script's today)."""
     accuracies = {'source_only_train': source[0], 'source_only_test': source[1],
                   'adda_train': final[0], 'adda_test': final[1],
                   'selected_train': chosen[1][0], 'selected_test': chosen[1][1]}
@@ -213,7 +214,7 @@ def fake_recipe_run(results, task, seed, final, chosen, curve, source=(0.8, 0.8)
     folder = results / '{}-plus-seed{}'.format(task, seed)
     points = [{'step': step, 'accuracy': value} for step, value in curve]
     best = max(points, key=lambda p: (p['accuracy'], p['step']))
-    (folder / 'curve_train.yaml').write_text(yaml.safe_dump(
+    (folder / 'curve_{}.yaml'.format(curve_split)).write_text(yaml.safe_dump(
         {'snapshots': points, 'oracle_uses_labels': best, 'final': points[-1]}))
     (folder / 'selection.yaml').write_text(yaml.safe_dump({
         'criterion': 'snd', 'chosen': {'step': chosen[0]},

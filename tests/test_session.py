@@ -14,10 +14,10 @@ def npu_parameters(config):
 
 @pytest.mark.ascend
 def test_auto_picks_the_npu_with_mixed_precision(npu, npu_form):
-    """With the stand-in npu_bridge of each form; the 2021 npu_init has no npu_config_proto
-    (v1), the later one completes the config with it (soft placement, v2)."""
+    """With the stand-in npu_bridge of each form; npu_init of r1.1-r1.2 has no npu_config_proto,
+    later ones complete the config with it (soft placement)."""
     run = session.session_config('auto')
-    assert run.config.allow_soft_placement == (npu_form != 'v1')
+    assert run.config.allow_soft_placement == (npu_form != 'r1.2')
     assert (run.device, run.precision) == ('npu', 'allow_mix_precision')
     name, parameters = npu_parameters(run.config)
     assert name == 'NpuOptimizer'

@@ -17,7 +17,7 @@ modelled on its sources (tf_adapter/kernels/geop_npu.cc, estimator/npu/util.py) 
   it returns or the output of any float16 op it ran is beyond that range, and every float it
   returns is saturated at +-65504 (so a test cannot expect more than a card gives). The status
   ops of ``helper.get_gen_ops()`` read and clear it.
-- **The newest npu_init** (form v3) makes every Session created after its import an NPU one
+- **npu_init from r1.9 on** (forms r1.9, r1.10) makes every Session created after its import an NPU one
   (``every_session_on_npu``).
 - With ``FAKE_NPU_RECORD`` naming a folder, it records each NPU session's ConfigProto
   (``session-<pid>-<n>.pb``), its graph when the session closes (``graph-<pid>-<n>.pb``) and,
@@ -157,7 +157,7 @@ def _part_run(graph, fetches):
 
 
 _Session = tf.Session
-_complete_config = []  # v3: npu_config_proto, applied to every session's config
+_complete_config = []  # r1.9 on: what npu_init's Session wrapper does to every session's config
 
 
 def every_session_on_npu(config_proto):

@@ -6,11 +6,11 @@ ops, emulated on the stand-in's register (npu_bridge._device).
   here the written status is the op's output. A tensor that no alloc made (a constant) is not
   written to: its value comes back unchanged, whatever the register holds.
 - ``npu_clear_float_status(status)``: clears the register (after ``status`` was read).
-- v2 and v3 only: input-less ``npu_get_float_status_v2()`` and ``npu_clear_float_status_v2()``.
+- r1.9 and r1.10 only (registered from r1.8 on): input-less ``npu_get_float_status_v2()`` and ``npu_clear_float_status_v2()``.
 """
 import tensorflow.compat.v1 as tf
 
-from npu_bridge import STATUS_V2, _device
+from npu_bridge import STATUS_V2_OPS, _device
 
 
 def npu_alloc_float_status(name=None):
@@ -36,7 +36,7 @@ def npu_clear_float_status(float_status, name=None):
             return tf.zeros_like(float_status, name=name or 'NpuClearFloatStatus')
 
 
-if STATUS_V2:
+if STATUS_V2_OPS:
     def npu_get_float_status_v2(name=None):
         with tf.name_scope(_device.FLOAT_STATUS_SCOPE):
             return tf.identity(_device.status_now(), name=name or 'NpuGetFloatStatusV2')

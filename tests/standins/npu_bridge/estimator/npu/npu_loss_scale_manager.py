@@ -1,9 +1,9 @@
-"""Stand-in for npu_bridge's loss-scale managers (tests only), with the real constructors: in the
-v1 form FixedLossScaleManager takes the loss scale only; in the later ones also
-enable_overflow_check."""
+"""Stand-in for npu_bridge's loss-scale managers (tests only), with the real constructors: in
+form r1.2 FixedLossScaleManager takes the loss scale only (r1.1-r1.3); in the later ones also
+enable_overflow_check (r1.5 on)."""
 import tensorflow.compat.v1 as tf
 
-from npu_bridge import STATEFUL_OPTIMIZER
+from npu_bridge import OVERFLOW_CHECK_ARGUMENT
 
 
 class LossScaleManager(object):
@@ -14,7 +14,7 @@ class LossScaleManager(object):
         raise NotImplementedError
 
 
-if STATEFUL_OPTIMIZER:  # the v1 form
+if not OVERFLOW_CHECK_ARGUMENT:
     class FixedLossScaleManager(LossScaleManager):
         def __init__(self, loss_scale):
             if loss_scale < 1:

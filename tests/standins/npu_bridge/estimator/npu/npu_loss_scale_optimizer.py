@@ -1,15 +1,16 @@
 """Stand-in for npu_bridge's NPULossScaleOptimizer (tests only), in the form FAKE_NPU_FORM names.
 
-v1 (2020-21): the instance holds ``tf.constant([0.0])`` as its float-status buffer until its
+r1.2 (2020-21, r1.1-r1.6): the instance holds ``tf.constant([0.0])`` as its float-status buffer until its
 ``compute_gradients`` replaces it with one from ``npu_alloc_float_status()``; ``apply_gradients``
 reads the status into that buffer after the gradients, clears it, and skips the update when the
 status it read is not the cleared one. So the instance that applies must be the one that
 computed: a fresh instance reads the constant and never sees an overflow.
 
-mid (between them): as v2, but with the v1 status ops on a buffer that ``apply_gradients``
-allocates itself (there are no ``*_v2`` ops).
+r1.7 and r1.9 (r1.7-r1.9): as r1.10, but with the v1 status ops on a buffer that
+``apply_gradients`` allocates itself (r1.9 registers the ``*_v2`` ops, but this optimizer does
+not use them).
 
-v2 and v3 (later): a subclass of contrib's LossScaleOptimizer (stood in for here by
+r1.10 (r1.10 to the newest): a subclass of contrib's LossScaleOptimizer (stood in for here by
 ``LossScaleOptimizer``), with no state: ``apply_gradients`` reads the status with input-less
 ``npu_get_float_status_v2()`` after the gradients and clears it.
 
@@ -18,7 +19,7 @@ float16 overflow sets the float-status register.
 """
 import tensorflow.compat.v1 as tf
 
-from npu_bridge import STATEFUL_OPTIMIZER, STATUS_V2, _device
+from npu_bridge import OPTIMIZER_STATUS_V2, STATEFUL_OPTIMIZER, _device
 from npu_bridge.estimator.npu.npu_loss_scale_manager import FixedLossScaleManager
 from npu_bridge.helper import helper
 
@@ -113,28 +114,36 @@ else:
             super(NPULossScaleOptimizer, self).__init__(opt=opt,
                                                         loss_scale_manager=loss_scale_manager)
 
-        def apply_gradients(self, grads_and_vars, global_step=None, name=None):
-            grads_and_vars = list(grads_and_vars)
-            if self._enable_overflow_check():
-                grads = [g for g, _ in grads_and_vars if g is not None]
-                if STATUS_V2:
+        if OPTIMIZER_STATUS_V2:  # r1.10 on (its own code: the project reads the form from it)
+            def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+                grads_and_vars = list(grads_and_vars)
+                if self._enable_overflow_check():
+                    grads = [g for g, _ in grads_and_vars if g is not None]
                     with tf.control_dependencies(grads):
                         local_float_status = gen_npu_ops.npu_get_float_status_v2()
                     with tf.control_dependencies([local_float_status]):
                         cleared_float_status = gen_npu_ops.npu_clear_float_status_v2()
                     with tf.control_dependencies([cleared_float_status]):
                         finite = tf.reduce_all(tf.equal(0.0, local_float_status))
-                else:  # the form between v1 and v2: the v1 ops on a buffer of its own
+                else:
+                    finite = tf.constant(True)
+                return _apply_if(finite, self._opt, grads_and_vars, global_step, name,
+                                 self._loss_scale_manager)
+        else:  # r1.7-r1.9: the v1 ops on a buffer of its own
+            def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+                grads_and_vars = list(grads_and_vars)
+                if self._enable_overflow_check():
+                    grads = [g for g, _ in grads_and_vars if g is not None]
                     with tf.control_dependencies(grads):
                         local_float_status = gen_npu_ops.npu_get_float_status(
                             gen_npu_ops.npu_alloc_float_status())
                         cleared_float_status = gen_npu_ops.npu_clear_float_status(
                             local_float_status)
                     finite = tf.reduce_all(tf.equal(local_float_status, cleared_float_status))
-            else:
-                finite = tf.constant(True)
-            return _apply_if(finite, self._opt, grads_and_vars, global_step, name,
-                             self._loss_scale_manager)
+                else:
+                    finite = tf.constant(True)
+                return _apply_if(finite, self._opt, grads_and_vars, global_step, name,
+                                 self._loss_scale_manager)
 
         def _enable_overflow_check(self):
             if isinstance(self._loss_scale_manager, FixedLossScaleManager):

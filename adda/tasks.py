@@ -262,6 +262,7 @@ def base_tasks():
 
 USAGE = """Usage: python -m adda.tasks [--default]     the task names, one per line
        python -m adda.tasks --datasets TASK     its source and target datasets
+       python -m adda.tasks --splits TASK       the target's splits, the reported one first
        python -m adda.tasks --name TASK SEED [SOURCE_ITERATIONS ADAPT_ITERATIONS]
                                                 the default name of a run
        python -m adda.tasks --args TASK [SOURCE_ITERATIONS ADAPT_ITERATIONS]
@@ -275,7 +276,7 @@ def main(argv=None):
     if argv in ([], ['--default']):
         print('\n'.join(DEFAULT_TASKS if argv else list(TASKS)))
         return 0
-    counts = {'--datasets': (2, 2), '--name': (3, 5), '--args': (2, 4)}
+    counts = {'--datasets': (2, 2), '--splits': (2, 2), '--name': (3, 5), '--args': (2, 4)}
     if argv[0] not in counts or not counts[argv[0]][0] <= len(argv) <= counts[argv[0]][1]:
         print(USAGE, file=sys.stderr)
         return 2
@@ -286,6 +287,8 @@ def main(argv=None):
     task = TASKS[argv[1]]
     if argv[0] == '--datasets':
         print(task.source, task.target)
+    elif argv[0] == '--splits':
+        print(' '.join(task.protocol.splits))
     elif argv[0] == '--name':
         print(task.run_name(argv[2], *argv[3:]))
     else:

@@ -10,8 +10,9 @@ Usage: bash test/train_full_1p.sh --data_path=<folder> [--name=value ...]
 
 Runs the whole task, scripts/<task>.sh (source training, source-only evaluation, adaptation,
 evaluation; 10000 + 10000 iterations at batch 128), on one device, and reports its target
-accuracy (the adapted model on the target's training split, the paper's protocol; for the
-recipe tasks *-plus, the snapshot chosen without target labels) and its training speed.
+accuracy (the adapted model on the target's training split, the paper's protocol, or for the
+*-full tasks on its test split, the field's; for the recipe tasks *-plus, the snapshot chosen
+without target labels) and its training speed.
 
 Options:
   --data_path=<folder>    required: the datasets, <folder>/{mnist,usps,svhn}/ with their
@@ -77,14 +78,18 @@ say "data_path $data_path; output $out; log $log"
 run "scripts/$task.sh" bash "$CODE_DIR/scripts/$task.sh" "$run_name"
 device_line=$(grep -m1 'Running on' "$log" | sed 's/^\[[^]]*\] *[A-Z]* *//') || true
 [ -z "$device_line" ] || say "$device_line"
+# the target's splits, the one the task's protocol reports first (train: the paper's)
+read -r reported other <<< "$(tasks_py --splits "$task")" || fail "cannot read $task's splits"
 summary=$(grep -E '^(Source only|ADDA|Chosen): ' "$log") || true
-if [ -n "$summary" ]; then say "Accuracy on $task's target, train / test split:"; say "$summary"; fi
+if [ -n "$summary" ]; then
+  say "Accuracy on $task's target, $reported / $other split:"; say "$summary"
+fi
 
 # a task that chooses a snapshot without labels (run.yaml: select: true) reports the choice
 if grep -qx 'select: true' "$RESULTS_DIR/$run_name/run.yaml" 2> /dev/null; then
-  record=$RESULTS_DIR/$run_name/selected_train.yaml
+  record=$RESULTS_DIR/$run_name/selected_$reported.yaml
 else
-  record=$RESULTS_DIR/$run_name/adda_train.yaml
+  record=$RESULTS_DIR/$run_name/adda_$reported.yaml
 fi
 accuracy=$(awk '/^accuracy:/ {print $2}' "$record" 2> /dev/null) || true
 [ -n "$accuracy" ] || fail "no accuracy in $record"

@@ -1,6 +1,8 @@
 """The field's protocol (tasks *-full): the full training sets, accuracy on the target's test
 split first, the general recipe, and the report's table of that protocol beside the results
 others published on it."""
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -30,15 +32,20 @@ def test_full_tasks_use_the_full_sets_and_report_the_test_split():
         assert task.records()[:2] == ['source_only_test', 'source_only_train']
         assert not task.select and recipe.select and recipe.base == name
         assert recipe.records()[-1] == 'curve_test' and 'curve_train' not in recipe.records()
-        # the general recipe has one definition: the -full-plus tasks and any pair use it
+        # the recipe has one definition: every -plus task and any pair use it
         pair = tasks.pair_task('a', 'b', recipe=True)
-        assert recipe.tool_args() == pair.tool_args()
+        assert recipe.tool_args() == pair.tool_args() == tasks.TASKS[paper + '-plus'].tool_args()
         assert recipe.adapt_iterations == pair.adapt_iterations == tasks.GENERAL_ITERATIONS
         assert os.path.isfile(os.path.join(ROOT, recipe.entry))
     for task in tasks.TASKS.values():
         if task.protocol.name == 'paper':
             assert task.protocol.splits == ('train', 'test')
             assert 'curve_test' not in task.records()
+        # what the shell entry points (the harness) read
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert tasks.main(['--splits', task.name]) == 0
+        assert printed.getvalue() == ' '.join(task.protocol.splits) + '\n'
 
 
 def test_sweep_and_slurm_know_the_full_tasks():

@@ -181,6 +181,23 @@ def test_full_run_reports_the_task_scripts_accuracy_and_speed(runs, data):
     assert (out / '{}_bs128_1p_acc.log'.format(NETWORK)).is_file()
 
 
+def test_a_full_protocol_task_reports_the_target_test_split(data, tmp_path):
+    """--task=usps-mnist-full: the field's protocol reports the target's test split first, and
+    the harness's accuracy is the adapted model's on it."""
+    out = tmp_path / 'output'
+    env = clean_env(ADDA_HARNESS_OUTPUT=str(out), PYTHON=sys.executable, ADDA_DEVICE='cpu',
+                    SOURCE_ITERATIONS='30', ADAPT_ITERATIONS='30')
+    result = harness(FULL, '--data_path={}'.format(data), '--task=usps-mnist-full',
+                     '--batch_size=32', env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Accuracy on usps-mnist-full's target, test / train split:" in result.stdout
+    records = out / '0' / 'acc' / 'results' / 'usps-mnist-full-seed0-it30+30'
+    tested = yaml.safe_load((records / 'adda_test.yaml').read_text())
+    assert (tested['dataset'], tested['split'], tested['images']) == ('mnist', 'test', 100)
+    assert final_lines(result.stdout)['Final Train Accuracy'] == \
+        '{}'.format(tested['accuracy'])
+
+
 def test_performance_run_times_short_trainings_of_the_task(runs):
     out, result = runs['output'], runs['perf']
     run = 'mnist-usps-seed0-it40+40'  # 10 warm-up + 30 timed iterations

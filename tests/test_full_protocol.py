@@ -134,5 +134,24 @@ def test_report_has_a_table_per_protocol(tmp_path):
         '| USPS→MNIST (full) | CDAN+E (published; not stated) | — | 0.980 | — | — | — |']
     # a task of the field's protocol without runs has no rows
     assert not any(l.startswith('| MNIST→USPS (full)') for l in lines)
+    # and without runs of the paper's protocol, no table of it (nor its tasks in the chart)
+    (results / 'usps-mnist-seed0').rename(tmp_path / 'elsewhere')
+    alone = run_tool('report', results, '--png', tmp_path / 'field.png').stdout
+    assert alone.startswith("Protocol: the field's protocol")
+    assert "the ADDA paper's protocol" not in alone
+    assert (tmp_path / 'field.png').is_file()
+    pytest.importorskip('matplotlib')
+    from adda.tools import report
+    train, test = report.chart(report.load_runs(str(results))).axes[:2]
+    assert 'paper' not in train.get_title() and "the field's protocol" in test.get_title()
+    assert [t.get_text() for t in test.get_xticklabels()] == [
+        'USPS→MNIST (full)\n(2 runs)\n(recipe: 2 runs)']
+    # the published results of the protocol, a marker each, on its split only
+    published = [line for line in test.get_lines()
+                 if line.get_gid() == 'published/usps-mnist-full']
+    assert sorted(line.get_ydata()[0] for line in published) == [0.980, 0.983, 0.984]
+    assert 'SHOT (LeNet-class network) (published; last epoch, no target labels, 3 seeds)' in [
+        line.get_label() for line in published]
+    assert not any(line.get_gid() == 'published/usps-mnist-full' for line in train.get_lines())
     # the criteria are measured against the test curve of these runs
     assert '| snd | 0.0040 |' in text

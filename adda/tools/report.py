@@ -80,12 +80,14 @@ def protocol_of(task, runs):
 
 
 def task_labels(runs, protocol=None):
-    """task -> its label in the tables and chart: the faithful tasks of the paper's protocol,
-    then the other tasks (the table's, and pairs of scripts/adapt.sh) that have runs; only
-    those of ``protocol`` when given."""
+    """task -> its label in the tables and chart: the faithful tasks of the paper's protocol
+    (unless every run is of another protocol), then the other tasks (the table's, and pairs
+    of scripts/adapt.sh) that have runs; only those of ``protocol`` when given."""
+    with_runs = [task for task in runs if runs[task]]
+    paper = not with_runs or any(protocol_of(task, runs) == 'paper' for task in with_runs)
     labels = collections.OrderedDict(
         (task, label) for task, label in TASKS.items()
-        if PROTOCOL_OF[task] == 'paper' or runs.get(task))
+        if (paper and PROTOCOL_OF[task] == 'paper') or runs.get(task))
     for task in sorted(runs):
         if task not in labels and runs[task]:
             labels[task] = runs[task][0]['label']
@@ -334,9 +336,10 @@ def chart(runs):
             for i in range(len(SPLITS))]
     methods = [m for m in METHODS if not m.startswith('recipe') or has_recipe(runs)]
     panels = [[(i, method, kind) for i, method in enumerate(methods)
-               for kind in (('paper', 'ours') if split == PAPER_SPLIT and METHODS[method][1]
-                            else ('ours',))]
+               for kind in (('paper', 'ours') if split == PAPER_SPLIT and
+                            any(t in METHODS[method][1] for t in tasks) else ('ours',))]
               for split, _ in SPLITS]  # per panel: (method index, method, kind) per bar
+    protocols = set(protocol_of(t, runs) for t in tasks)
     width = 0.8 / max(len(bars) for bars in panels)
     for ax, (split, title), bars in zip(axes, SPLITS, panels):
         for slot, (i, method, kind) in enumerate(bars):
@@ -350,12 +353,16 @@ def chart(runs):
                        color=color, label='{} (paper)'.format(name))
             else:
                 draw_ours(ax, runs, method, split, offset, width, color, name)
+        draw_published(ax, runs, tasks, split)
         ax.set_xticks(range(len(tasks)))
         ax.set_xticklabels([tick_label(t, runs) for t in tasks])
-        field = any(protocol_of(t, runs) == 'full' for t in tasks)
-        ax.set_title(title + (" (the paper's protocol)" if split == PAPER_SPLIT else
-                              " (the field's protocol: the -full tasks)" if field else
-                              ' (not in the paper)'))
+        if split == PAPER_SPLIT:
+            note = (" (the paper's protocol)" if 'paper' in protocols else
+                    ' (seen by the adaptation)')
+        else:
+            note = (" (the field's protocol: the -full tasks)" if 'full' in protocols else
+                    ' (not in the paper)')
+        ax.set_title(title + note)
         ax.set_xlim(-0.5, len(tasks) - 0.5)
         ax.set_ylim(0, 1)
         ax.grid(axis='y', alpha=0.3)
@@ -373,6 +380,25 @@ def chart(runs):
                   ncol=min(len(legend), 4), fontsize=8, frameon=False)
     figure.tight_layout(rect=(0, bottom, 1, 1))
     return figure
+
+
+# Published results (adda.tasks PROTOCOLS), one marker per method, on their protocol's split.
+PUBLISHED_MARKERS = ('D', 's', '^', 'v', 'P')
+
+
+def draw_published(ax, runs, tasks, split):
+    """A black marker per result others published for a task, on the split its protocol
+    reports, labelled '<method> (published; <how the model was chosen>)'."""
+    for x, task in enumerate(tasks):
+        protocol = PROTOCOLS[protocol_of(task, runs)]
+        if protocol.split != split:
+            continue
+        for k, (method, chosen, accuracy) in enumerate(protocol.published):
+            if task in accuracy:
+                ax.plot([x], [accuracy[task]], linestyle='none', color='black', markersize=6,
+                        marker=PUBLISHED_MARKERS[k % len(PUBLISHED_MARKERS)],
+                        markerfacecolor='white', gid='published/{}'.format(task),
+                        label='{} (published; {})'.format(method, chosen))
 
 
 def tick_label(task, runs):

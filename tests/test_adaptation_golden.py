@@ -202,29 +202,66 @@ def test_adaptation_equals_the_stored_run(sources, golden, case):
     assert options == stored['options']
     assert rest == stored['config']
     for name in ('mapping_loss', 'adversary_loss'):
-        assert_same_trajectory(losses[name], stored['losses'][name], name)
+        assert_same_trajectory(losses[name], stored['losses'][name], name, tolerance(case))
     assert sorted(snapshot) == sorted(stored['snapshot'])
-    for name, values in stored['snapshot'].items():
-        assert_same_fingerprint(snapshot[name], values, name)
+    assert_same_change(snapshot, stored['snapshot'], golden['sources'][source], tolerance(case),
+                       direction=case not in TURNED_BY_ROUNDING)
 
 
-# Other CPUs round differently (TF 1.15's kernels with and without AVX-512 differ in the last
-# bit of a loss), and 30 training steps amplify that: seen up to 0.5% in a loss and 0.07% of a
-# variable's magnitude. The first step is before any update and must agree to rounding; the
-# rest within these bounds, which a changed formula, weight, initial value or random key exceeds.
-TRAJECTORY_RTOL, FINGERPRINT_RTOL = 2e-2, 1e-2
+# Other CPUs round differently (TF 1.15's and TF 2.x's kernels with and without AVX-512 differ
+# in the last bit of a loss), and training amplifies it. Measured between a CPU with AVX-512 and
+# the one that wrote the stored values, both runtimes: in most cases the first 10 losses
+# agreed to 4e-6, all 30 to 1.2e-3, each variable's change from the source snapshot (along the
+# fingerprint's projections) to 2.5% of the largest and its size to 1.4%. With VAT (--target_vat,
+# whose perturbation is the normalised gradient at a random point) rounding grows faster: the
+# first 10 losses to 1e-3, all to 4%, a variable's change direction by half its size and a small
+# variable's change size by 30%; there only the whole model's change size is compared. Each
+# bound below is several times what was seen; a changed formula, weight, initial value or random
+# key exceeds it (a 20% larger infomax weight: 3e-3 by the 5th loss; a moving average updated 30%
+# slower: its snapshot's change).
+TOLERANCE = {'early': 1e-4, 'trajectory': 1e-2, 'change': 0.1}
+TURNED_BY_ROUNDING = ('target_vat', 'every term')
+VAT_TOLERANCE = {'early': 1e-2, 'trajectory': 0.1, 'change': 0.25}
+EARLY = 10
 
 
-def assert_same_trajectory(found, stored, name):
+def tolerance(case):
+    return VAT_TOLERANCE if case in TURNED_BY_ROUNDING else TOLERANCE
+
+
+def assert_same_trajectory(found, stored, name, bounds):
     np.testing.assert_allclose(found[0], stored[0], rtol=1e-5, atol=1e-5,
                                err_msg=name + ', first step')
-    np.testing.assert_allclose(found, stored, rtol=TRAJECTORY_RTOL, atol=1e-3, err_msg=name)
-
-
-def assert_same_fingerprint(found, stored, name):
-    """Sums and projections within FINGERPRINT_RTOL of the stored sum of magnitudes."""
-    np.testing.assert_allclose(found, stored, rtol=0, atol=FINGERPRINT_RTOL * stored[1] + 1e-6,
+    np.testing.assert_allclose(found[:EARLY], stored[:EARLY], rtol=bounds['early'], atol=1e-6,
+                               err_msg='{}, first {} steps'.format(name, EARLY))
+    np.testing.assert_allclose(found, stored, rtol=bounds['trajectory'], atol=1e-4,
                                err_msg=name)
+
+
+def assert_same_change(found, stored, start, bounds, direction=True):
+    """The change from the source snapshot (``start``: name -> fingerprint) to the found and
+    the stored final snapshots, along the fingerprints' random projections (each about the
+    change's norm times a standard normal), agrees variable by variable within
+    ``bounds['change']`` of the largest stored one and in size (the projections' root mean
+    square) within that of its own; without ``direction``, only the whole model's change in
+    size. A snapshot of other weights (the source's, a moving average's) differs by more."""
+    def change(prints, name):
+        return np.array([prints[name][i] - start[name][i] for i in (2, 3, 4)])
+
+    def size(prints, names):
+        return float(np.sqrt(sum(np.mean(change(prints, name) ** 2) for name in names)))
+    rtol = bounds['change']
+    if not direction:
+        np.testing.assert_allclose(size(found, stored), size(stored, stored), rtol=rtol,
+                                   err_msg='size of the change')
+        return
+    largest = max(np.abs(change(stored, name)).max() for name in stored)
+    for name in sorted(stored):
+        rounding = 1e-5 * start[name][1]  # as the source snapshots agree (a frozen layer: 0)
+        np.testing.assert_allclose(size(found, [name]), size(stored, [name]), rtol=rtol,
+                                   atol=rounding, err_msg=name + ', size of the change')
+        np.testing.assert_allclose(change(found, name), change(stored, name), rtol=0,
+                                   atol=rtol * largest + rounding, err_msg=name)
 
 
 def adaptation_help(text):

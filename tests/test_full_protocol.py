@@ -153,5 +153,9 @@ def test_report_has_a_table_per_protocol(tmp_path):
     assert 'SHOT (LeNet-class network) (published; last epoch, no target labels, 3 seeds)' in [
         line.get_label() for line in published]
     assert not any(line.get_gid() == 'published/usps-mnist-full' for line in train.get_lines())
+    # and as lines across the recipe's curves (those near them: the curves go down to 0.97)
+    curves = report.chart(report.load_runs(str(results))).axes[2]
+    assert sorted(line.get_ydata()[0] for line in curves.get_lines()
+                  if line.get_gid() == 'published-curve/usps-mnist-full') == [0.980, 0.983, 0.984]
     # the criteria are measured against the test curve of these runs
     assert '| snd | 0.0040 |' in text

@@ -291,6 +291,9 @@ def test_chart_draws_the_recipe_and_its_curves(tmp_path):
              for line in curve_panel.get_lines()}
     assert drawn['curve/usps-mnist/0'] == curves[0] and drawn['curve/usps-mnist/1'] == curves[1]
     assert drawn['chosen/usps-mnist/0'] == [(500, 0.97)]
+    # the ModelZoo port's published 0.912 is within 0.02 of the lowest curve point: drawn
+    assert [y for gid, points in drawn.items() if gid == 'published-curve/usps-mnist'
+            for _, y in points[:1]] == [0.912]
     assert 'USPS→MNIST' in curve_panel.get_title() and 'labels' in curve_panel.get_title()
     # seeds differ by line style and marker, in one colour, with their own legend
     lines = {line.get_gid(): line for line in curve_panel.get_lines()}

@@ -319,7 +319,8 @@ def chart(runs):
     a point per seed) and, on the paper's split only, the paper's figure beside it. Artists
     carry labels/gids for reading back: bars '<method label> (ours|paper)', seed points gid
     'seeds/<method>', curves gid 'curve/<task>/<seed index>', the label-free choice on a curve
-    gid 'chosen/<task>/<seed index>'.
+    gid 'chosen/<task>/<seed index>', others' published results gid 'published/<task>' (bars)
+    and 'published-curve/<task>' (curves).
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -363,7 +364,7 @@ def chart(runs):
             note = (" (the field's protocol: the -full tasks)" if 'full' in protocols else
                     ' (not in the paper)')
         ax.set_title(title + note)
-        ax.set_xlim(-0.5, len(tasks) - 0.5)
+        ax.set_xlim(-0.5, len(tasks) - 0.35)
         ax.set_ylim(0, 1)
         ax.grid(axis='y', alpha=0.3)
     axes[0].set_ylabel('target accuracy')
@@ -375,9 +376,11 @@ def chart(runs):
         legend['one seed'] = legend.pop('one seed')  # last
     for i, task in enumerate(curve_tasks):
         draw_curves(figure.add_subplot(grid[1, i]), task, runs[task])
-    bottom = 0.09 if curve_tasks else 0.06
+    columns = min(len(legend), 2)
+    rows = -(-len(legend) // max(columns, 1))
+    bottom = (0.2 + 0.17 * rows) / figure.get_figheight()  # inches of the legend's rows
     figure.legend(list(legend.values()), list(legend), loc='lower center',
-                  ncol=min(len(legend), 4), fontsize=8, frameon=False)
+                  ncol=columns, fontsize=8, frameon=False)
     figure.tight_layout(rect=(0, bottom, 1, 1))
     return figure
 
@@ -395,7 +398,10 @@ def draw_published(ax, runs, tasks, split):
             continue
         for k, (method, chosen, accuracy) in enumerate(protocol.published):
             if task in accuracy:
-                ax.plot([x], [accuracy[task]], linestyle='none', color='black', markersize=6,
+                # a dotted line across the group's bars, its marker in the gap after them
+                # (staggered: published results of a task are often within 0.01)
+                ax.plot([x - 0.4, x + 0.43 + 0.05 * k], [accuracy[task]] * 2, color='black',
+                        linestyle=':', linewidth=0.8, markevery=[1], markersize=6,
                         marker=PUBLISHED_MARKERS[k % len(PUBLISHED_MARKERS)],
                         markerfacecolor='white', gid='published/{}'.format(task),
                         label='{} (published; {})'.format(method, chosen))
@@ -419,7 +425,7 @@ def draw_curves(ax, task, task_runs):
     """Target accuracy (on the split of the task's protocol) of every kept snapshot of each
     recipe run (labels used only to draw this; step 0 is the source model), with the
     label-free choice circled; seeds told apart by line style and marker, with their own
-    legend."""
+    legend; others' published results of the task as dotted lines."""
     curves = [run for run in task_runs if 'curve' in run]
     split = SPLIT_TITLES[PROTOCOLS[curves[0]['protocol'] if curves else 'paper'].split]
     for k, run in enumerate(curves):
@@ -435,8 +441,18 @@ def draw_curves(ax, task, task_runs):
                     gid='chosen/{}/{}'.format(task, k))
     if curves:
         ax.legend(fontsize=7, ncol=2, loc='lower right', frameon=False)
-    ax.set_title('{}: recipe, {} accuracy per snapshot (step 0: source model)\n'
-                 '(labels used only to draw this; red circle: label-free choice)'.format(
+        published = PROTOCOLS[curves[0]['protocol']].published
+        lowest = min(min(run['curve'], key=lambda point: point[1])[1] for run in curves)
+        for k, (method, chosen, accuracy) in enumerate(published):
+            # the figure's legend names the markers; one far below the curves is left to the
+            # bars (it would flatten the curves)
+            if task in accuracy and accuracy[task] >= lowest - 0.02:
+                ax.axhline(accuracy[task], color='black', linestyle=':', linewidth=0.8,
+                           marker=PUBLISHED_MARKERS[k % len(PUBLISHED_MARKERS)], markevery=[1],
+                           markersize=6, markerfacecolor='white',
+                           gid='published-curve/{}'.format(task))
+    ax.set_title('{}: the recipe\'s snapshots (step 0: source model)\n'
+                 '{} labels used only to draw this; red circle: label-free choice'.format(
                      curves[0]['label'] if curves else task, split), fontsize=9)
     ax.set_xlabel('iteration')
     ax.set_ylabel('{} accuracy'.format(split))
@@ -467,7 +483,7 @@ def plot(runs, path):
     figure = chart(runs)
     try:
         with atomic_output(path, 'the chart') as tmp:
-            figure.savefig(tmp, dpi=120, format=os.path.splitext(path)[1][1:].lower() or 'png')
+            figure.savefig(tmp, dpi=120, bbox_inches='tight', format=os.path.splitext(path)[1][1:].lower() or 'png')
     except ValueError as e:
         raise AddaError('cannot write the chart {}: {}'.format(path, e))
 

@@ -79,7 +79,8 @@ run "scripts/$task.sh" bash "$CODE_DIR/scripts/$task.sh" "$run_name"
 device_line=$(grep -m1 'Running on' "$log" | sed 's/^\[[^]]*\] *[A-Z]* *//') || true
 [ -z "$device_line" ] || say "$device_line"
 # the target's splits, the one the task's protocol reports first (train: the paper's)
-read -r reported other <<< "$(tasks_py --splits "$task")" || fail "cannot read $task's splits"
+splits=$(tasks_py --splits "$task") || fail "cannot read $task's splits"
+read -r reported other <<< "$splits"
 summary=$(grep -E '^(Source only|ADDA|Chosen): ' "$log") || true
 if [ -n "$summary" ]; then
   say "Accuracy on $task's target, $reported / $other split:"; say "$summary"

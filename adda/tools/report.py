@@ -389,22 +389,29 @@ def chart(runs):
 PUBLISHED_MARKERS = ('D', 's', '^', 'v', 'P')
 
 
+def published_results(protocol, task):
+    """(line style, accuracy, label) of each result others published for ``task`` on
+    ``protocol``: a dotted black line ending in the method's own marker."""
+    for k, (method, chosen, accuracy) in enumerate(PROTOCOLS[protocol].published):
+        if task in accuracy:
+            style = dict(color='black', linestyle=':', linewidth=0.8, markevery=[1],
+                         marker=PUBLISHED_MARKERS[k % len(PUBLISHED_MARKERS)], markersize=6,
+                         markerfacecolor='white')
+            yield style, accuracy[task], '{} (published; {})'.format(method, chosen)
+
+
 def draw_published(ax, runs, tasks, split):
-    """A black marker per result others published for a task, on the split its protocol
-    reports, labelled '<method> (published; <how the model was chosen>)'."""
+    """Each result others published for a task, on the split its protocol reports, labelled
+    '<method> (published; <how the model was chosen>)'."""
     for x, task in enumerate(tasks):
-        protocol = PROTOCOLS[protocol_of(task, runs)]
-        if protocol.split != split:
+        protocol = protocol_of(task, runs)
+        if PROTOCOLS[protocol].split != split:
             continue
-        for k, (method, chosen, accuracy) in enumerate(protocol.published):
-            if task in accuracy:
-                # a dotted line across the group's bars, its marker in the gap after them
-                # (staggered: published results of a task are often within 0.01)
-                ax.plot([x - 0.4, x + 0.43 + 0.05 * k], [accuracy[task]] * 2, color='black',
-                        linestyle=':', linewidth=0.8, markevery=[1], markersize=6,
-                        marker=PUBLISHED_MARKERS[k % len(PUBLISHED_MARKERS)],
-                        markerfacecolor='white', gid='published/{}'.format(task),
-                        label='{} (published; {})'.format(method, chosen))
+        for k, (style, accuracy, label) in enumerate(published_results(protocol, task)):
+            # across the group's bars, the marker in the gap after them (staggered: published
+            # results of a task are often within 0.01)
+            ax.plot([x - 0.4, x + 0.43 + 0.05 * k], [accuracy] * 2, label=label,
+                    gid='published/{}'.format(task), **style)
 
 
 def tick_label(task, runs):
@@ -441,16 +448,12 @@ def draw_curves(ax, task, task_runs):
                     gid='chosen/{}/{}'.format(task, k))
     if curves:
         ax.legend(fontsize=7, ncol=2, loc='lower right', frameon=False)
-        published = PROTOCOLS[curves[0]['protocol']].published
-        lowest = min(min(run['curve'], key=lambda point: point[1])[1] for run in curves)
-        for k, (method, chosen, accuracy) in enumerate(published):
+        lowest = min(accuracy for run in curves for _, accuracy in run['curve'])
+        for style, accuracy, _ in published_results(curves[0]['protocol'], task):
             # the figure's legend names the markers; one far below the curves is left to the
             # bars (it would flatten the curves)
-            if task in accuracy and accuracy[task] >= lowest - 0.02:
-                ax.axhline(accuracy[task], color='black', linestyle=':', linewidth=0.8,
-                           marker=PUBLISHED_MARKERS[k % len(PUBLISHED_MARKERS)], markevery=[1],
-                           markersize=6, markerfacecolor='white',
-                           gid='published-curve/{}'.format(task))
+            if accuracy >= lowest - 0.02:
+                ax.axhline(accuracy, gid='published-curve/{}'.format(task), **style)
     ax.set_title('{}: the recipe\'s snapshots (step 0: source model)\n'
                  '{} labels used only to draw this; red circle: label-free choice'.format(
                      curves[0]['label'] if curves else task, split), fontsize=9)
@@ -483,7 +486,8 @@ def plot(runs, path):
     figure = chart(runs)
     try:
         with atomic_output(path, 'the chart') as tmp:
-            figure.savefig(tmp, dpi=120, bbox_inches='tight', format=os.path.splitext(path)[1][1:].lower() or 'png')
+            figure.savefig(tmp, dpi=120, bbox_inches='tight',
+                           format=os.path.splitext(path)[1][1:].lower() or 'png')
     except ValueError as e:
         raise AddaError('cannot write the chart {}: {}'.format(path, e))
 

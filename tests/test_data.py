@@ -233,3 +233,49 @@ def test_real_mnist_and_usps_counts(monkeypatch):
     assert 0 <= usps.train.images.min() and usps.train.images.max() <= 1
     assert len(get_dataset('mnist2000').train) == 2000
     assert len(get_dataset('usps1800').train) == 1800
+
+
+# --- the package's structure ------------------------------------------------------------------
+
+def data_imports():
+    """module -> the adda.data modules it imports (any import statement, at any depth)."""
+    import ast
+    folder = os.path.join(ROOT, 'adda', 'data')
+    graph = {}
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith('.py') or name == '__init__.py':
+            continue
+        module = 'adda.data.' + name[:-3]
+        with open(os.path.join(folder, name)) as f:
+            tree = ast.parse(f.read())
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == 'adda.data':
+                found.update('adda.data.' + alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or '').startswith('adda.data.'):
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names
+                             if alias.name.startswith('adda.data.'))
+        graph[module] = found
+    return graph
+
+
+def test_no_module_of_the_data_package_imports_one_that_imports_it():
+    graph = data_imports()
+    assert 'adda.data.registry' in graph and not graph['adda.data.registry']
+
+    def reachable(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+    cycles = [module for module in graph if module in reachable(module)]
+    assert cycles == []
+    # the finders register with the registry; the registry reaches none of them
+    assert {'adda.data.folders', 'adda.data.arrays'} <= {
+        m for m in graph if 'adda.data.registry' in graph[m]}
+    assert not [m for m in graph if 'adda.data.custom' in graph[m]]

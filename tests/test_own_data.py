@@ -1,6 +1,6 @@
-"""Datasets of one's own (adda.data.custom): image folders and .npz files written from part of
-the real MNIST and USPS files equal the built-in sets they came from, through every tool; the
-cache; and one error line naming the file for each kind of bad input."""
+"""Datasets of one's own (adda.data.folders, adda.data.arrays): image folders and .npz files
+written from part of the real MNIST and USPS files equal the built-in sets they came from,
+through every tool; the cache; and one error line naming the file for each kind of bad input."""
 import os
 
 import numpy as np
@@ -379,7 +379,7 @@ def cache_files(tmp_path):
 def test_the_second_start_reads_the_cache_and_a_changed_file_rebuilds_it(root, tmp_path,
                                                                         monkeypatch):
     from PIL import Image
-    from adda.data import custom
+    from adda.data import images
     pixels, labels = real_part('usps', 'test', 50)
     write_folder(root / 'mine', {'train': (pixels, labels), 'test': (pixels, labels)})
     first = get_split('mine', 'train')
@@ -388,7 +388,7 @@ def test_the_second_start_reads_the_cache_and_a_changed_file_rebuilds_it(root, t
     def no_decoding(path):
         raise AssertionError('decoded ' + path)
     with monkeypatch.context() as patched:
-        patched.setattr(custom, 'decode_image', no_decoding)
+        patched.setattr(images, 'decode_image', no_decoding)
         assert_same_split(get_split('mine', 'train'), first)
 
     changed = sorted((root / 'mine' / 'train').glob('*/*.png'))[0]
@@ -419,7 +419,7 @@ def test_a_damaged_or_unwritable_cache_is_not_an_error(root, tmp_path, monkeypat
 
 
 def test_the_cache_folder_defaults_to_the_user_cache(monkeypatch, tmp_path):
-    from adda.data.custom import cache_dir
+    from adda.data.cache import cache_dir
     monkeypatch.delenv('ADDA_CACHE_DIR', raising=False)
     monkeypatch.delenv('XDG_CACHE_HOME', raising=False)
     assert cache_dir() == os.path.join(os.path.expanduser('~'), '.cache', 'adda')

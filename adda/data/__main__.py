@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from adda.data import data_root, dataset_names, get_dataset
+from adda.data import data_root, dataset_names, get_dataset, own_dataset_names
+from adda.data.cache import cache_dir
 from adda.errors import AddaError
 
 
@@ -34,16 +35,15 @@ def check(names):
 @main.command('list')
 def list_datasets():
     """Each dataset's name and folder under the data root, the built-in ones first."""
-    from adda.data import custom
     for name in dataset_names():
         click.echo('{:10} {}'.format(name, get_dataset(name).path))
-    own = custom.dataset_names()
+    own = own_dataset_names()
     for name in own:
         click.echo('{:10} {} (your own)'.format(name, os.path.join(data_root(), name) + (
             os.sep if os.path.isdir(os.path.join(data_root(), name)) else '.npz')))
     click.echo('(data root: {})'.format(data_root()))
     if own:
-        click.echo('(decoded image folders are cached in {})'.format(custom.cache_dir()))
+        click.echo('(decoded image folders are cached in {})'.format(cache_dir()))
 
 
 if __name__ == '__main__':

@@ -1,52 +1,13 @@
-"""Dataset groups, their splits and the registry that names them."""
+"""Dataset groups and their splits (adda.data.registry names them)."""
 import os
 
 import numpy as np
 
+from adda.data.registry import data_root
 from adda.errors import AddaError, DatasetError
 
 SPLITS = ('train', 'test')
 DIGITS = tuple(str(k) for k in range(10))  # the built-in sets' classes, label k = digit k
-
-_datasets = {}
-
-
-def register_dataset(name):
-    """Class decorator: make a DatasetGroup subclass available as ``get_dataset(name)``."""
-    def decorator(cls):
-        _datasets[name] = cls
-        cls.name = name
-        return cls
-    return decorator
-
-
-def dataset_names():
-    return sorted(_datasets)
-
-
-def get_dataset(name, root=None):
-    """The dataset group registered as ``name``, else the dataset of one's own of that name
-    under the data root (adda.data.custom); its splits load on first use."""
-    from adda.data import custom
-    if name in _datasets:
-        custom.check_not_shadowed(name, root or data_root())
-        return _datasets[name](root)
-    found = custom.find_dataset(name, root or data_root())
-    if found is None:
-        raise AddaError('unknown dataset {!r} (known: {}); a dataset of your own is a folder '
-                        '{} with train/ and test/ or a file {}'.format(
-                            name, ', '.join(dataset_names() + custom.dataset_names(root)),
-                            *custom.layouts(name, root or data_root())))
-    return found
-
-
-def get_split(name, split, root=None):
-    return get_dataset(name, root).split(split)
-
-
-def data_root():
-    """Where dataset folders live: $ADDA_DATA_DIR when set, else ./data."""
-    return os.environ.get('ADDA_DATA_DIR') or 'data'
 
 
 class ImageSplit(object):
@@ -91,7 +52,7 @@ class DatasetGroup(object):
     files = {}
     num_classes = 10
     classes = DIGITS
-    own = False  # a dataset of one's own (adda.data.custom), not a built-in set
+    own = False  # a dataset of one's own (adda.data.own), not a built-in set
 
     def __init__(self, root=None):
         self.root = root or data_root()

@@ -4,8 +4,9 @@ import struct
 
 import numpy as np
 
-from adda.data.dataset import DatasetGroup, ImageSplit, check_labels, read_file, register_dataset
+from adda.data.dataset import DatasetGroup, ImageSplit, check_labels, read_file
 from adda.data.download import fetch
+from adda.data.registry import register_dataset
 from adda.errors import DatasetError
 
 IMAGES_MAGIC = 2051

@@ -8,8 +8,8 @@ test split.
 """
 import numpy as np
 
-from adda.data.dataset import register_dataset
 from adda.data.mnist import MNIST
+from adda.data.registry import register_dataset
 from adda.data.usps import USPS
 from adda.errors import DatasetError
 

@@ -3,8 +3,9 @@ import os
 
 import numpy as np
 
-from adda.data.dataset import DatasetGroup, ImageSplit, check_labels, register_dataset
+from adda.data.dataset import DatasetGroup, ImageSplit, check_labels
 from adda.data.download import fetch
+from adda.data.registry import register_dataset
 from adda.errors import DatasetError
 
 

@@ -1,0 +1,64 @@
+"""What the datasets of one's own share (an image folder, adda.data.folders; an array file,
+adda.data.arrays): their base class, class labels from class names, and the classes a training
+run records in its config.yaml."""
+import re
+
+from adda.data.dataset import DatasetGroup
+from adda.data.registry import get_dataset
+from adda.errors import DatasetError
+
+_NUMBER = re.compile(r'^[0-9]+$')
+MAX_NUMBER = 999
+
+
+class OwnDataset(DatasetGroup):
+    """A dataset of one's own ``name`` under the data root ``root``."""
+
+    own = True
+
+    def __init__(self, name, root):
+        super(OwnDataset, self).__init__(root)
+        self.name = name
+
+    @property
+    def num_classes(self):
+        return len(self.classes)
+
+
+def class_labels(names, where):
+    """(classes by label, {folder name: label}): names that are all numbers take their value as
+    label (a label no folder has is None in ``classes``), other names their sorted position."""
+    if all(_NUMBER.match(name) for name in names):
+        labels, by_label = {}, {}
+        for name in sorted(names, key=int):
+            label = int(name)
+            if label in by_label:
+                raise DatasetError('{}: class folders {} and {} both mean label {}'.format(
+                    where, by_label[label], name, label))
+            if label > MAX_NUMBER:
+                raise DatasetError('{}: class folder {} means label {}: classes named by '
+                                   'numbers take their number as label (at most {})'.format(
+                                       where, name, label, MAX_NUMBER))
+            labels[name], by_label[label] = label, name
+        return [by_label.get(label) for label in range(max(by_label) + 1)], labels
+    classes = sorted(names)
+    return classes, {name: label for label, name in enumerate(classes)}
+
+
+def own_classes(names, root=None):
+    """name -> class names by label, for the datasets of one's own among ``names`` (what a
+    training run records in config.yaml under ``classes``)."""
+    recorded = {}
+    for name in names:
+        dataset = get_dataset(name, root)
+        if dataset.own and name not in recorded:
+            recorded[name] = list(dataset.classes)
+    return recorded
+
+
+def run_classes(opts):
+    """own_classes of a training run's datasets (train.py's dataset, train_adda.py's source
+    and target, given as name:split), from the tool's options."""
+    names = [opts.get('dataset')] + [str(opts.get(key) or '').split(':')[0]
+                                     for key in ('source', 'target')]
+    return own_classes([name for name in names if name])

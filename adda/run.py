@@ -8,7 +8,6 @@ the task's name. The settings come from the environment (ENVIRONMENT); the run's
 refused before anything runs.
 """
 import collections
-import errno
 import os
 import shlex
 import signal
@@ -17,6 +16,9 @@ import sys
 import textwrap
 import time
 
+from adda import records
+from adda.errors import AddaError
+from adda.locks import FileLock
 from adda.tasks import TASKS, pair_task
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -160,40 +162,22 @@ class Run(object):
 
 
 def dump_record(record):
-    import yaml
-    return yaml.safe_dump(dict(record), sort_keys=False, default_flow_style=None,
-                          width=1 << 20, allow_unicode=True)
+    """run.yaml's text for ``record``."""
+    return records.dump(record, records.RUN_STYLE)
 
 
 def read_record(folder):
     """The run.yaml in ``folder`` as a dict; None when there is none; RunError when unreadable."""
-    import yaml
-    path = os.path.join(folder, RECORD)
     try:
-        with open(path, encoding='utf-8') as f:
-            record = yaml.safe_load(f)
-    except (IOError, OSError) as e:
-        if e.errno == errno.ENOENT:
-            return None
-        raise RunError('{}: cannot read it ({})'.format(path, e.strerror or e))
-    except yaml.YAMLError as e:
-        raise RunError('{}: not readable YAML ({})'.format(path, str(e).splitlines()[0]))
-    if not isinstance(record, dict):
-        raise RunError('{}: not a run record (a YAML mapping)'.format(path))
-    return record
+        return records.read_record(os.path.join(folder, RECORD), missing_ok=True)
+    except records.DamagedRecord as e:
+        raise RunError(e.args[0])
 
 
 def record_differences(old, new):
     """['key: old -> new'] for the fields both records have and that differ: a field that
     came after ``old`` was written does not make it another run."""
-    return ['{}: {} -> {}'.format(key, _show(old[key]), _show(value))
-            for key, value in new.items() if key in old and old[key] != value]
-
-
-def _show(value):
-    import yaml
-    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 20).strip()
-    return text[:-len('\n...')].strip() if text.endswith('\n...') else text
+    return records.differences(old, new)
 
 
 def same_run(folder, run):
@@ -265,22 +249,15 @@ def pin(device_id, platform, env):
 
 def lock(path, wait, name):
     """Hold ``path``'s flock for the rest of the process (the kernel drops it when the process
-    ends, however it ends); returns the open file. When another process holds it: wait, or
+    ends, however it ends); returns the FileLock. When another process holds it: wait, or
     RunError with RUN_BUSY."""
-    import fcntl
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    held = open(path, 'a')
-    try:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            raise
+    held = FileLock(path)
+    if not held.acquire(wait=False):
         if not wait:
-            held.close()
             raise RunError('{} is running in another process (it holds {})'.format(name, path),
                            RUN_BUSY)
         say('{} is running in another process (it holds {}): waiting for it'.format(name, path))
-        fcntl.flock(held, fcntl.LOCK_EX)
+        held.acquire(wait=True)
     return held
 
 
@@ -342,15 +319,16 @@ class Pipeline(object):
 
     def select(self):
         """The label-free choice, its evaluation, and every kept snapshot's accuracy."""
-        import yaml
         run, task = self.run, self.run.task
         adapted = os.path.join(run.snapshot_dir, run.adapt_out)
         say('Choosing a snapshot of {} without target labels'.format(run.adapt_out))
         record = os.path.join(run.results, 'selection.yaml')
         self.tool('select_snapshot', task.source + ':train', task.target + ':train', 'lenet',
                   adapted, '--output', record, *run.device_args)
-        with open(record) as f:
-            chosen = yaml.safe_load(f)['chosen']['path']
+        try:
+            chosen = records.read_record(record, 'chosen')['chosen']['path']
+        except (KeyError, TypeError) as e:
+            raise RunError('{}: has no chosen snapshot path ({})'.format(record, e))
         self.evaluate('selected', chosen)
         split = task.protocol.split
         say('Accuracy of every kept snapshot on {} {} (for the curves; labels used here '
@@ -364,7 +342,7 @@ class Pipeline(object):
         say('Training the source model on {} train ({}, seed {})'.format(
             task.source, run.source_out, seed))
         # runs that share a source model (same name) train it once
-        with open_lock(os.path.join(snapshots, LOCKS, run.source_out + '.lock')):
+        with FileLock(os.path.join(snapshots, LOCKS, run.source_out + '.lock')):
             self.tool('train', task.source, 'train', 'lenet', run.source_out,
                       *(run.source_args + ['--seed', seed, '--resume', '--snapshot_dir',
                                            snapshots] + run.device_args + run.train_args))
@@ -397,27 +375,8 @@ class Pipeline(object):
                 flush=True)
 
 
-class open_lock(object):
-    """``with open_lock(path):`` holds the flock of ``path`` in the block (waiting for it)."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        import fcntl
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        self.held = open(self.path, 'a')
-        fcntl.flock(self.held, fcntl.LOCK_EX)
-        return self.held
-
-    def __exit__(self, *exc):
-        self.held.close()
-
-
 def accuracy_of(path):
-    import yaml
-    with open(path) as f:
-        return '{:.4f}'.format(float(yaml.safe_load(f)['accuracy']))
+    return '{:.4f}'.format(records.read_number(path, 'accuracy'))
 
 
 def parse_arguments(task, args):
@@ -474,17 +433,13 @@ def run_task(task, args, env=None):
         Pipeline(run, env)()
         return 0
     finally:
-        held.close()
+        held.release()
 
 
 def write_record(run):
     """run.yaml, whole or not at all."""
-    os.makedirs(run.results, exist_ok=True)
-    path = os.path.join(run.results, RECORD)
-    partial = path + '.tmp'
-    with open(partial, 'w', encoding='utf-8') as f:
-        f.write(dump_record(run.record()))
-    os.replace(partial, path)
+    records.write_record(os.path.join(run.results, RECORD), run.record(), 'the run record',
+                         records.RUN_STYLE)
 
 
 def main(argv=None):
@@ -504,6 +459,9 @@ def main(argv=None):
         if e.args[0]:
             print('Error: {}'.format(e.args[0]), file=sys.stderr, flush=True)
         return e.status
+    except AddaError as e:  # a record that cannot be read or written
+        print('Error: {}'.format(e), file=sys.stderr, flush=True)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -516,7 +474,6 @@ def pair_of(args):
     if len(args) < 2 or args[0].startswith('-') or args[1].startswith('-'):
         raise RunError('a task for a pair needs two dataset names (usage: bash scripts/adapt.sh '
                        'SOURCE TARGET [PREFIX]; see --help)', 2)
-    from adda.errors import AddaError
     try:
         from adda.data import get_dataset
     except ImportError as e:

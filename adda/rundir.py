@@ -6,29 +6,20 @@ told to continue it (``--resume``, with the same settings) or to replace it (``-
 chooses the state to resume from (the newest intact one; a damaged one is reported and set
 aside); and only then starts ``train.log``. A refused or failed start leaves nothing behind.
 """
-import atexit
-import errno
-import json
 import logging
 import os
 import re
-import socket
-import sys
-import time
 
 from adda.checkpoints import (INDEX_FILE, SAVING_PREFIX, SNAPSHOT, STATE, STATE_FOLDER,
                               STATE_NAME, ResumePoint, find_state, newest_intact_snapshot,
                               remove_stale_temporaries)
 from adda.errors import AddaError, write_error
+from adda.locks import FOLDER_LOCK, FolderLock, describe_holder
+from adda.records import read_record
 from adda.terms import option_names, record
 from adda.util import add_logfile
 
-try:
-    import fcntl
-except ImportError:  # not on POSIX: fall back to the process check alone
-    fcntl = None
-
-LOCK_FILE = '.lock'
+LOCK_FILE = FOLDER_LOCK
 LOG_FILE = 'train.log'
 CONFIG_FILE = 'config.yaml'
 DAMAGED_SUFFIX = '.damaged'
@@ -40,112 +31,6 @@ RUN_SETTINGS = ('dataset', 'split', 'source', 'target', 'model', 'solver', 'batc
                 'stepsize', 'seed', 'weights', 'weights_end', 'ignore_label', 'augment',
                 'augment_stroke', 'augment_zoom', 'augment_shear',
                 'adversary', 'adversary_leaky', 'adversary_layer') + ADAPTATION_SETTINGS
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except OSError as e:
-        return e.errno == errno.EPERM
-    return True
-
-
-def _describe(owner):
-    if not owner:
-        return 'an unknown process'
-    return 'process {} on {} (started {}: {})'.format(
-        owner.get('pid', '?'), owner.get('host', '?'), owner.get('started', '?'),
-        owner.get('command', '?'))
-
-
-class FolderLock(object):
-    """An exclusive lock on a folder: ``<folder>/.lock``, flock-ed while held and naming its
-    holder. The kernel drops a flock when its process dies, however it dies, so the file a
-    crashed run leaves behind is recognised as stale and taken over."""
-
-    def __init__(self, folder):
-        self.folder = folder
-        self.path = os.path.join(folder, LOCK_FILE)
-        self.fd = None
-
-    def _read(self, fd):
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            text = os.read(fd, 65536).decode('utf8', 'replace')
-            return json.loads(text) if text.strip() else None
-        except (OSError, ValueError):
-            return {'pid': '?', 'host': '?', 'started': '?', 'command': 'unreadable lock file'}
-
-    def _refuse(self, owner):
-        raise AddaError('output folder {} is in use by another training run, {}; wait for it '
-                        'to finish or stop it, or choose another OUTPUT or --snapshot_dir'.format(
-                            self.folder, _describe(owner)))
-
-    def _flock(self, fd):
-        """True when locked, False when flock is not supported here; refuses when held."""
-        if fcntl is None:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                owner = self._read(fd)
-                os.close(fd)
-                self._refuse(owner)
-            return False  # ENOLCK, EOPNOTSUPP...: a file system without flock
-        return True
-
-    def acquire(self):
-        """Take the lock; returns the previous holder's record when it was stale, else None."""
-        while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as e:
-                raise write_error(self.path, e, 'the lock file')
-            if self._flock(fd):
-                try:
-                    same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-                except OSError:
-                    same = False
-                if not same:  # its holder removed it meanwhile: lock the new one
-                    os.close(fd)
-                    continue
-                previous = self._read(fd)
-            else:
-                previous = self._read(fd)
-                if previous and previous.get('pid') != os.getpid() and (
-                        previous.get('host') != socket.gethostname() or
-                        not isinstance(previous.get('pid'), int) or _alive(previous['pid'])):
-                    os.close(fd)
-                    raise AddaError('output folder {} is locked by {} ({}); remove {} if that '
-                                    'run has ended'.format(self.folder, _describe(previous),
-                                                           'this file system has no flock',
-                                                           self.path))
-            break
-        self.fd = fd
-        record = {'pid': os.getpid(), 'host': socket.gethostname(),
-                  'started': time.strftime('%Y-%m-%d %H:%M:%S %z'),
-                  'command': ' '.join(sys.argv)}
-        try:
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, json.dumps(record).encode('utf8'))
-        except OSError as e:
-            self.release()
-            raise write_error(self.path, e, 'the lock file')
-        atexit.register(self.release)
-        return previous
-
-    def release(self):
-        if self.fd is None:
-            return
-        try:
-            if os.fstat(self.fd).st_ino == os.stat(self.path).st_ino:
-                os.remove(self.path)
-        except OSError:
-            pass
-        os.close(self.fd)
-        self.fd = None
 
 
 def choose_resume(output_dir, output, from_snapshot=False):
@@ -199,17 +84,9 @@ def _set_aside(paths):
 
 
 def read_run_config(output_dir):
-    """The config.yaml of the run in ``output_dir`` (a dict), or None when there is none."""
-    import yaml
-    path = os.path.join(output_dir, CONFIG_FILE)
-    try:
-        with open(path) as f:
-            config = yaml.safe_load(f)
-    except OSError:
-        return None
-    except yaml.YAMLError as e:
-        raise AddaError('{}: not readable YAML ({})'.format(path, str(e).splitlines()[0]))
-    return config if isinstance(config, dict) else None
+    """The config.yaml of the run in ``output_dir`` (a dict), or None when there is none; a
+    damaged one is a DamagedRecord naming it."""
+    return read_record(os.path.join(output_dir, CONFIG_FILE), missing_ok=True)
 
 
 def snapshot_provenance(weights):
@@ -449,7 +326,7 @@ def prepare_run_dir(output_dir, opts):
         logging.warning('Kept what is not the run\'s in %s: %s', output_dir, ', '.join(kept))
     if stale:
         logging.warning('Took over the lock of %s from %s, which is no longer running',
-                        output_dir, _describe(stale))
+                        output_dir, describe_holder(stale))
     for note in notes:
         logging.warning(note)
     moved = _set_aside(damaged)

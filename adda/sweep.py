@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+from adda.locks import FileLock
 from adda.run import (ENVIRONMENT, ROOT, RUN_BUSY, Run, RunError, environment_help,
                       platform_of, same_run, settings_of, usable_cores)
 from adda.tasks import DEFAULT_TASKS, TASKS
@@ -248,15 +249,13 @@ def plan(task_names, seeds, env, say):
 
 def report(env, results_dir):
     """tools/report.py over the results, one report at a time (two sweeps end together)."""
-    import fcntl
     python = settings_of(env)['PYTHON']
     command = [python, 'tools/report.py', results_dir, '--png',
                os.path.join(results_dir, 'results.png'), '--markdown',
                os.path.join(results_dir, 'results.md')]
     if not os.path.isdir(results_dir):
         return subprocess.call(command, env=env, cwd=ROOT)
-    with open(os.path.join(results_dir, '.report.lock'), 'a') as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+    with FileLock(os.path.join(results_dir, '.report.lock')):
         return subprocess.call(command, env=env, cwd=ROOT)
 
 

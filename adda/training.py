@@ -24,8 +24,8 @@ from adda.errors import AddaError
 from adda.graphs import lr_at
 from adda.loss_scale import COLLAPSE_STREAK
 from adda.session import DEFAULT_STEPS_PER_RUN, DevicePlan, create_session, session_config
-from adda.rundir import CONFIG_FILE, prepare_run_dir
-from adda.util import write_yaml
+from adda.records import DamagedRecord, write_record
+from adda.rundir import CONFIG_FILE, prepare_run_dir, read_run_config
 
 def seed_everything(seed):
     """The original's scheme: Python ``seed``, NumPy ``seed + 1``, TensorFlow ``seed + 2``."""
@@ -245,11 +245,9 @@ def _train(opts, build_graph, restore_initial, labels, output_dir, run_device, p
 
 
 def _previous_seed(output_dir):
-    import yaml
     try:
-        with open(os.path.join(output_dir, CONFIG_FILE)) as f:
-            seed = (yaml.safe_load(f) or {}).get('seed')
-    except (OSError, yaml.YAMLError):
+        seed = (read_run_config(output_dir) or {}).get('seed')
+    except DamagedRecord:
         seed = None
     if seed is None:
         raise AddaError('--resume without --seed needs the seed of the run in {}, but its {} '
@@ -277,5 +275,5 @@ def _write_config(output_dir, opts, seed, run_device, start_step, npu_form=None)
     classes = run_classes(opts)
     if classes:  # datasets of one's own only: built-in sets' runs record what they did
         config['classes'] = classes
-    write_yaml(os.path.join(output_dir, CONFIG_FILE), config)
+    write_record(os.path.join(output_dir, CONFIG_FILE), config)
 

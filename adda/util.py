@@ -171,5 +171,7 @@ def write_text(path, text, what=None):
 
 
 def write_yaml(path, data, what=None):
-    """Write ``data`` as YAML to ``path`` whole or not at all (see atomic_output)."""
-    write_text(path, yaml.safe_dump(data, default_flow_style=None, sort_keys=False), what)
+    """Write ``data`` as YAML to ``path`` whole or not at all: adda.records.write_record (the
+    one writer of records; this name stays for the tools that use it)."""
+    from adda.records import write_record
+    write_record(path, data, what)

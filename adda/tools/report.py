@@ -5,10 +5,10 @@ import glob
 import os
 
 import click
-import yaml
 
 from adda.cli import adda_command, command, option
 from adda.errors import AddaError
+from adda.records import DamagedRecord as Damaged, read_number, read_record
 from adda.tasks import (CHOICE_RECORDS, CURVE_RECORD, MODEL_RECORDS, PROTOCOLS, base_tasks,
                         task_of_record)
 
@@ -43,11 +43,6 @@ RECIPE_RECORDS = {'{}_{}'.format(m, s): (RECIPE_METHODS[m], s)
 # What defines how a run was made, beyond its seed and iteration counts: run.yaml's record of
 # the task script's arguments. Runs of one task are averaged only when these are the same.
 RECIPE_KEYS = ('source', 'target', 'source_args', 'adapt_args', 'select')
-
-
-def _read_yaml(path):
-    with open(path) as f:
-        return yaml.safe_load(f)
 
 
 def other_settings(run_info):
@@ -113,40 +108,6 @@ def _script_differences(run_infos, left_out):
             del run_infos[folder]
 
 
-class Damaged(Exception):
-    """A record that cannot be read: its path and what is wrong with it."""
-
-    def __init__(self, path, problem):
-        Exception.__init__(self, '{}: {}'.format(path, problem))
-        self.path, self.problem = path, problem
-
-
-def read_record(path, *keys):
-    """The YAML mapping in ``path`` (Damaged when it cannot be read or lacks one of ``keys``)."""
-    try:
-        data = _read_yaml(path)
-    except (IOError, OSError) as e:
-        raise Damaged(path, 'cannot be read ({})'.format(e.strerror or e))
-    except yaml.YAMLError as e:
-        raise Damaged(path, 'not readable YAML ({})'.format(str(e).splitlines()[0]))
-    except UnicodeDecodeError:
-        raise Damaged(path, 'not text')
-    if not isinstance(data, dict):
-        raise Damaged(path, 'not a YAML mapping (truncated or overwritten?)')
-    missing = [key for key in keys if key not in data]
-    if missing:
-        raise Damaged(path, 'has no {}'.format(', '.join(missing)))
-    return data
-
-
-def accuracy_in(path):
-    value = read_record(path, 'accuracy')['accuracy']
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise Damaged(path, 'accuracy {!r} is not a number'.format(value))
-
-
 def load_runs(results_dir, left_out=None, damaged=None):
     """task -> list of runs for every finished run under results_dir that was made with its
     task's settings; a run is a dict {(method, split): accuracy}, its 'label' and 'protocol',
@@ -190,7 +151,7 @@ def load_runs(results_dir, left_out=None, damaged=None):
             for name, key in records.items():
                 path = os.path.join(folder, name + '.yaml')
                 if os.path.isfile(path):
-                    run[key] = accuracy_in(path)
+                    run[key] = read_number(path, 'accuracy')
             if task.recipe:
                 run.update(_recipe_extras(folder, task.protocol.split))
         except Damaged as e:

@@ -1,6 +1,7 @@
 """Datasets of one's own (adda.data.folders, adda.data.arrays): image folders and .npz files
 written from part of the real MNIST and USPS files equal the built-in sets they came from,
-through every tool; the cache; and one error line naming the file for each kind of bad input."""
+through every tool; class order; one error line naming the file for bad names and through the
+tools (tests/test_folders.py and tests/test_arrays.py: each form's own)."""
 import os
 
 import numpy as np
@@ -10,135 +11,13 @@ import yaml
 from adda.data import get_dataset, get_split
 from adda.data.dataset import DIGITS
 from adda.errors import AddaError, DatasetError
-from conftest import SHARED_DATA, require, run_tool, write_idx
+from conftest import run_tool
+from data_fixtures import (assert_same_split, mnist_part, preprocessed, real_images,  # noqa: F401
+                           real_part, rgb_part, root, small, usps_part, write_folder,
+                           write_mnist_files, write_npz, write_svhn_files, write_usps_files)
 
-REAL = os.environ.get('ADDA_DATA_DIR') or SHARED_DATA
 TRAIN = ['--iterations', 10, '--snapshot', 10, '--batch_size', 32, '--lr', 1e-3, '--solver',
          'adam', '--seed', 3]
-_real = {}
-
-
-def real_split(name, split):
-    if (name, split) not in _real:
-        require(os.path.isdir(os.path.join(REAL, name)),
-                'needs the real {} files in {} (set ADDA_DATA_DIR)'.format(name, REAL))
-        _real[(name, split)] = get_dataset(name, root=REAL).split(split)
-    return _real[(name, split)]
-
-
-def part_order(name, split, count):
-    """The first ``count`` images of a real split in the order an image folder lists them:
-    class by class, stable (within a class, the file's order)."""
-    return np.argsort(real_split(name, split).labels[:count], kind='stable')
-
-
-def real_part(name, split, count):
-    """uint8 pixels (N x H x W, rounded for USPS) and labels of the first ``count`` images of
-    a real split, class by class."""
-    data, order = real_split(name, split), part_order(name, split, count)
-    pixels = np.round(data.images[:count][order, ..., 0] * 255).astype(np.uint8)
-    return pixels, data.labels[:count][order]
-
-
-def real_images(name, split, count):
-    return real_split(name, split).images[:count][part_order(name, split, count)]
-
-
-@pytest.fixture
-def root(tmp_path, monkeypatch):
-    """An empty data root and cache folder of the test's own (ADDA_DATA_DIR, ADDA_CACHE_DIR)."""
-    data = tmp_path / 'data'
-    data.mkdir()
-    monkeypatch.setenv('ADDA_DATA_DIR', str(data))
-    monkeypatch.setenv('ADDA_CACHE_DIR', str(tmp_path / 'cache'))
-    monkeypatch.chdir(str(tmp_path))
-    return data
-
-
-def write_folder(folder, splits, formats=('png',), names=str):
-    """splits: split -> (uint8 N x H x W or N x H x W x 3 pixels, labels); the file format of
-    the i-th image is formats[i % len(formats)]; names(label) is its class folder."""
-    from PIL import Image
-    for split, (pixels, labels) in splits.items():
-        for i, (image, label) in enumerate(zip(pixels, labels)):
-            path = os.path.join(str(folder), split, names(label),
-                                '{:05d}.{}'.format(i, formats[i % len(formats)]))
-            if not os.path.isdir(os.path.dirname(path)):
-                os.makedirs(os.path.dirname(path))
-            Image.fromarray(image).save(path)
-
-
-def write_mnist_files(folder, splits):
-    os.makedirs(str(folder))
-    for split, (images, labels) in splits.items():
-        stem = 'train' if split == 'train' else 't10k'
-        write_idx(os.path.join(str(folder), stem + '-images-idx3-ubyte.gz'), images, 2051)
-        write_idx(os.path.join(str(folder), stem + '-labels-idx1-ubyte.gz'), labels, 2049)
-
-
-def write_usps_files(folder, splits):
-    """The ESL text format with values that are exactly the 8-bit pixels (v = 2 k / 255 - 1)."""
-    import gzip
-    os.makedirs(str(folder))
-    for split, (pixels, labels) in splits.items():
-        with gzip.open(os.path.join(str(folder), 'zip.{}.gz'.format(split)), 'wt') as f:
-            for image, label in zip(pixels, labels):
-                values = [repr(2 * (int(k) / 255.0) - 1) for k in image.reshape(-1)]
-                f.write(' '.join(['{}.0000'.format(label)] + values) + '\n')
-
-
-def write_svhn_files(folder, splits):
-    import scipy.io
-    os.makedirs(str(folder))
-    for split, (pixels, labels) in splits.items():
-        y = np.where(labels == 0, 10, labels).reshape(-1, 1).astype(np.uint8)
-        scipy.io.savemat(os.path.join(str(folder), '{}_32x32.mat'.format(split)),
-                         {'X': pixels.transpose(1, 2, 3, 0), 'y': y})
-
-
-def write_npz(path, splits, **extra):
-    arrays = dict(extra)
-    for split, (images, labels) in splits.items():
-        arrays['x_' + split], arrays['y_' + split] = images, labels
-    np.savez(str(path), **arrays)
-
-
-def preprocessed(split):
-    """The split's images as the model sees them (adda.models.preprocessing)."""
-    from adda.compat import tf
-    from adda.models import get_model_fn, preprocessing
-    with tf.Graph().as_default():
-        images = preprocessing(tf.constant(split.images), get_model_fn('lenet'))
-        with tf.Session() as sess:
-            return sess.run(images)
-
-
-def assert_same_split(own, builtin):
-    assert own.images.dtype == builtin.images.dtype == np.float32
-    np.testing.assert_array_equal(own.images, builtin.images)
-    np.testing.assert_array_equal(own.labels, builtin.labels)
-    assert own.num_classes == builtin.num_classes and own.classes == builtin.classes
-
-
-def mnist_part():
-    return {'train': real_part('mnist', 'train', 300), 'test': real_part('mnist', 'test', 100)}
-
-
-def usps_part():
-    return {'train': real_part('usps', 'train', 300), 'test': real_part('usps', 'test', 100)}
-
-
-def coloured(pixels, side=32):
-    """Grey digits as RGB of another size: resized with Pillow, ink red, background blue."""
-    from PIL import Image
-    grey = np.stack([np.asarray(Image.fromarray(p).resize((side, side), Image.BILINEAR))
-                     for p in pixels]).astype(np.float64)
-    rgb = np.stack([grey, 0.4 * grey + 30, 200 - 0.7 * grey], axis=-1)
-    return np.round(rgb).astype(np.uint8)
-
-
-def rgb_part():
-    return {split: (coloured(pixels), labels) for split, (pixels, labels) in mnist_part().items()}
 
 
 # --- the same images as the built-in sets ----------------------------------------------------
@@ -299,24 +178,6 @@ def test_every_tool_takes_a_dataset_by_name(root, tmp_path):
         assert result.returncode == 0, (tool, result.stderr[-3000:])
 
 
-def test_data_check_and_list_know_own_datasets(root):
-    from click.testing import CliRunner
-    from adda.data.__main__ import main
-    pixels, labels = real_part('usps', 'test', 60)
-    write_folder(root / 'mine', {'train': (pixels, labels), 'test': (pixels, labels)})
-    write_npz(root / 'arrays.npz', {'train': (pixels, labels), 'test': (pixels, labels)})
-    result = CliRunner().invoke(main, ['check', 'mine', 'arrays'])
-    assert result.exit_code == 0 and result.output == ''
-    listed = CliRunner().invoke(main, ['list']).output
-    assert '{}{} (your own)'.format(root / 'mine', os.sep) in listed
-    assert '{} (your own)'.format(root / 'arrays.npz') in listed
-    for path in (root / 'mine' / 'test' / '3').iterdir():
-        path.unlink()
-    result = CliRunner().invoke(main, ['check', 'mine'])
-    assert result.exit_code == 2
-    assert 'no images in the class folder' in result.output
-
-
 # --- class order ------------------------------------------------------------------------------
 
 def test_class_order_numbers_by_value_names_sorted(root):
@@ -369,178 +230,7 @@ def test_config_records_the_class_names(root, tmp_path):
     assert (run / 'w-20.index').is_file()
 
 
-# --- the cache --------------------------------------------------------------------------------
-
-def cache_files(tmp_path):
-    folder = tmp_path / 'cache' / 'folders'
-    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-
-
-def test_the_second_start_reads_the_cache_and_a_changed_file_rebuilds_it(root, tmp_path,
-                                                                        monkeypatch):
-    from PIL import Image
-    from adda.data import images
-    pixels, labels = real_part('usps', 'test', 50)
-    write_folder(root / 'mine', {'train': (pixels, labels), 'test': (pixels, labels)})
-    first = get_split('mine', 'train')
-    assert [name.startswith('mine-train-') for name in cache_files(tmp_path)] == [True]
-
-    def no_decoding(path):
-        raise AssertionError('decoded ' + path)
-    with monkeypatch.context() as patched:
-        patched.setattr(images, 'decode_image', no_decoding)
-        assert_same_split(get_split('mine', 'train'), first)
-
-    changed = sorted((root / 'mine' / 'train').glob('*/*.png'))[0]
-    Image.fromarray(255 - pixels[0]).save(str(changed))
-    os.utime(str(changed), ns=(0, 10 ** 9))  # a different mtime even on a coarse clock
-    second = get_split('mine', 'train')
-    np.testing.assert_array_equal(second.images[0, ..., 0], (255 - pixels[0]) / np.float32(255))
-    np.testing.assert_array_equal(second.images[1:], first.images[1:])
-    assert len(cache_files(tmp_path)) == 1  # the stale cache is gone
-
-    (root / 'mine' / 'train' / str(labels[-1]) / 'extra.png').write_bytes(changed.read_bytes())
-    assert len(get_split('mine', 'train')) == 51
-
-
-def test_a_damaged_or_unwritable_cache_is_not_an_error(root, tmp_path, monkeypatch, caplog):
-    pixels, labels = real_part('usps', 'test', 60)
-    write_folder(root / 'mine', {'train': (pixels, labels), 'test': (pixels, labels)})
-    first = get_split('mine', 'test')
-    cached, = (tmp_path / 'cache' / 'folders').iterdir()
-    cached.write_bytes(cached.read_bytes()[:1000])
-    assert_same_split(get_split('mine', 'test'), first)
-    assert 'is damaged' in caplog.text
-    blocked = tmp_path / 'blocked'
-    blocked.write_text('a file, not a folder')
-    monkeypatch.setenv('ADDA_CACHE_DIR', str(blocked))
-    assert_same_split(get_split('mine', 'test'), first)
-    assert 'Could not write the cache' in caplog.text
-
-
-def test_the_cache_folder_defaults_to_the_user_cache(monkeypatch, tmp_path):
-    from adda.data.cache import cache_dir
-    monkeypatch.delenv('ADDA_CACHE_DIR', raising=False)
-    monkeypatch.delenv('XDG_CACHE_HOME', raising=False)
-    assert cache_dir() == os.path.join(os.path.expanduser('~'), '.cache', 'adda')
-    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path))
-    assert cache_dir() == str(tmp_path / 'adda')
-
-
-# --- bad input --------------------------------------------------------------------------------
-
-def one_error(root, name, split='train'):
-    """The message of the DatasetError a split of ``name`` raises: one line."""
-    with pytest.raises(DatasetError) as info:
-        get_split(name, split)
-    message = str(info.value)
-    assert '\n' not in message
-    return message
-
-
-@pytest.fixture
-def small(root):
-    """A good folder ``mine`` (60 USPS images per split)."""
-    pixels, labels = real_part('usps', 'test', 60)
-    write_folder(root / 'mine', {'train': (pixels, labels), 'test': (pixels, labels)})
-    return root / 'mine'
-
-
-def test_a_file_that_is_not_an_image_is_named(small):
-    note = small / 'train' / '3' / 'notes.txt'
-    note.write_text('not an image')
-    message = one_error(small.parent, 'mine')
-    assert message.startswith(str(note) + ': not an image Pillow can read')
-    note.unlink()
-    png = sorted((small / 'train' / '5').iterdir())[0]
-    png.write_bytes(png.read_bytes()[:60])  # truncated
-    assert one_error(small.parent, 'mine').startswith(str(png) + ': not an image')
-
-
-def test_an_unreadable_file_is_named(small):
-    link = small / 'train' / '5' / 'gone.png'
-    link.symlink_to(small / 'nowhere.png')
-    assert one_error(small.parent, 'mine') == \
-        '{}: cannot read the file (No such file or directory)'.format(link)
-    link.unlink()
-    if os.geteuid() == 0:
-        return  # root reads files without read permission
-    png = sorted((small / 'train' / '5').iterdir())[0]
-    png.chmod(0)
-    try:
-        assert one_error(small.parent, 'mine') == \
-            '{}: cannot read the file (Permission denied)'.format(png)
-    finally:
-        png.chmod(0o644)
-
-
-def test_an_empty_class_folder_is_named(small):
-    for path in (small / 'test' / '7').iterdir():
-        path.unlink()
-    assert one_error(small.parent, 'mine', 'test') == \
-        '{}: no images in the class folder'.format(small / 'test' / '7')
-
-
-def test_train_and_test_with_different_classes(small):
-    os.rename(str(small / 'test' / '7'), str(small / 'test' / 'seven'))
-    message = one_error(small.parent, 'mine')
-    assert message == ('{} and {} have different classes (only in train: 7; only in test: '
-                       'seven)'.format(small / 'train', small / 'test'))
-    (small / 'test' / 'seven').rename(small / 'test' / '7')
-    (small / 'test').rename(small / 'val')
-    assert one_error(small.parent, 'mine').startswith(str(small / 'test') + ': no such folder')
-
-
-def test_layout_mistakes_are_named(small):
-    stray = small / 'train' / 'stray.png'
-    stray.write_bytes(b'')
-    assert one_error(small.parent, 'mine').startswith(str(stray) + ': not in a class folder')
-    stray.unlink()
-    for split in ('train', 'test'):
-        (small / split / '03').mkdir()
-    assert 'mine: class folders 03 and 3 both mean label 3' in one_error(small.parent, 'mine')
-
-
-def test_npz_missing_keys_and_labels_outside_the_classes(root):
-    pixels, labels = real_part('usps', 'test', 60)
-    np.savez(str(root / 'a.npz'), x_train=pixels, y_train=labels)
-    assert one_error(root, 'a') == ('{}: no x_test, y_test in the file (it holds x_train, '
-                                    'y_train; expected x_train, y_train, x_test, y_test)'
-                                    .format(root / 'a.npz'))
-    bad = labels.copy()
-    bad[4] = 10
-    write_npz(root / 'b.npz', {'train': (pixels, labels), 'test': (pixels, bad)})
-    assert get_split('b', 'train').num_classes == 10
-    assert one_error(root, 'b', 'test') == ('{} y_test: labels out of range (found 0..10, '
-                                            'expected 0..9)'.format(root / 'b.npz'))
-    write_npz(root / 'c.npz', {'train': (pixels, labels), 'test': (pixels, labels)},
-              classes=np.array(['low', 'high']))
-    assert one_error(root, 'c') == ('{} y_train: labels out of range (found 0..9, expected '
-                                    '0..1)'.format(root / 'c.npz'))
-
-
-@pytest.mark.parametrize('arrays, message', [
-    ({'x': np.zeros((4, 8, 8, 2), np.uint8)}, 'x_train: shape (4, 8, 8, 2); expected'),
-    ({'x': np.full((4, 8, 8), 1.5)}, 'x_train: float values outside [0, 1] (found 1.5..1.5)'),
-    ({'x': np.full((4, 8, 8), 300)}, 'x_train: integer values outside 0-255'),
-    ({'x': np.zeros((4, 8, 8), bool)}, 'x_train: values of type bool'),
-    ({'y': np.arange(3)}, 'x_train: 4 images but y_train has 3 labels'),
-    ({'y': np.full(4, 0.5)}, 'y_train: labels must be whole numbers'),
-    ({'x': np.zeros((0, 8, 8), np.uint8), 'y': np.zeros(0, int)}, 'x_train: no images'),
-])
-def test_npz_bad_arrays_are_named(root, arrays, message):
-    x, y = arrays.get('x', np.zeros((4, 8, 8), np.uint8)), arrays.get('y', np.arange(4))
-    write_npz(root / 'bad.npz', {'train': (x, y), 'test': (x, y)})
-    assert one_error(root, 'bad').startswith('{} {}'.format(root / 'bad.npz', message))
-
-
-def test_a_file_that_is_not_npz(root):
-    (root / 'text.npz').write_text('x_train,y_train\n')
-    assert one_error(root, 'text').startswith(str(root / 'text.npz') + ': not a NumPy .npz')
-    np.save(str(root / 'one.npy'), np.zeros(3))
-    os.rename(str(root / 'one.npy'), str(root / 'one.npz'))
-    assert one_error(root, 'one').startswith(str(root / 'one.npz') + ': holds one array')
-
+# --- bad names and the tools' error lines ------------------------------------------------------
 
 def test_a_name_that_would_shadow_a_builtin_set(root):
     pixels, labels = real_part('usps', 'test', 60)

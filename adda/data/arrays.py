@@ -1,12 +1,13 @@
 """Array files of one's own: ``<root>/<name>.npz`` with ``x_train``, ``y_train``, ``x_test``,
-``y_test`` (Keras's mnist.npz keys) and optionally ``classes``, read directly (no cache)."""
+``y_test`` (Keras's mnist.npz keys) and optionally ``classes``, read directly (no cache); an
+``x_<split>`` without its ``y_<split>`` is unlabelled."""
 import os
 import zipfile
 
 import numpy as np
 
 from adda.data.dataset import DIGITS, ImageSplit, SPLITS, check_labels
-from adda.data.own import OwnDataset
+from adda.data.own import LABELLED, UNLABELLED, OwnDataset
 from adda.data.registry import register_finder
 from adda.errors import DatasetError
 
@@ -16,13 +17,14 @@ ARRAY_KEYS = tuple('{}_{}'.format(kind, split) for split in SPLITS for kind in (
 class ArrayFile(OwnDataset):
     """``<root>/<name>.npz``: x_train, y_train, x_test, y_test; images N x H x W (x 1 or x 3),
     uint8 0-255 or float 0-1; labels 0..K-1 of the K names in an optional ``classes`` array,
-    else of the ten digits."""
+    else of the ten digits. ``x_<split>`` without ``y_<split>`` is an unlabelled split; beside
+    it, the other split may be labelled or absent."""
 
     kind = 'array file'
 
     def __init__(self, name, root):
         super(ArrayFile, self).__init__(name, root)
-        self._classes = None
+        self._classes = self._members = None
 
     @property
     def path(self):
@@ -36,12 +38,6 @@ class ArrayFile(OwnDataset):
         if isinstance(data, np.ndarray):
             raise DatasetError('{}: holds one array, not the named arrays {} (write it with '
                                'numpy.savez)'.format(self.path, ', '.join(ARRAY_KEYS)))
-        missing = [key for key in ARRAY_KEYS if key not in data.files]
-        if missing:
-            data.close()
-            raise DatasetError('{}: no {} in the file (it holds {}; expected {})'.format(
-                self.path, ', '.join(missing), ', '.join(data.files) or 'nothing',
-                ', '.join(ARRAY_KEYS)))
         return data
 
     def _array(self, data, key):
@@ -50,31 +46,68 @@ class ArrayFile(OwnDataset):
         except Exception as e:  # object arrays (pickles), truncated members
             raise DatasetError('{}: cannot read {} ({})'.format(self.path, key, e))
 
+    @property
+    def members(self):
+        """The names of the file's arrays (read from the archive's index, no array read)."""
+        if self._members is None:
+            with self._open() as data:
+                self._members = list(data.files)
+        return self._members
+
+    def survey(self):
+        kinds = {}
+        for split in SPLITS:
+            x, y = ('{}_{}'.format(kind, split) in self.members for kind in ('x', 'y'))
+            if y and not x:
+                raise DatasetError('{}: y_{} but no x_{} in the file (it holds {})'.format(
+                    self.path, split, split, ', '.join(self.members)))
+            kinds[split] = LABELLED if y else UNLABELLED if x else None
+        return kinds
+
+    def absent_error(self, splits):
+        missing = [key for key in ARRAY_KEYS if key not in self.members]
+        return DatasetError('{}: no {} in the file (it holds {}; expected {})'.format(
+            self.path, ', '.join(missing), ', '.join(self.members) or 'nothing',
+            ', '.join(ARRAY_KEYS)))
+
+    def absent_note(self, split):
+        return '{} has no x_{}'.format(self.path, split)
+
+    def unlabelled_reason(self, split):
+        return 'no y_{} in {}'.format(split, os.path.basename(self.path)) if (
+            self.has_split(split) and not self.is_labelled(split)) else None
+
     def missing_files(self):
         """Nothing (the file is there); a file without the expected arrays raises."""
-        if self._classes is None:
-            self.classes
+        self.classes
         return []
 
     @property
     def classes(self):
+        """The ``classes`` array's names, else the ten digits; None when the file has neither
+        a ``classes`` array nor labels."""
         if self._classes is None:
+            self.split_kinds()
+            if 'classes' not in self.members:
+                return DIGITS if self.labelled_splits else None
             with self._open() as data:
-                names = self._array(data, 'classes') if 'classes' in data.files else None
-            if names is None:
-                self._classes = DIGITS
-            elif names.ndim != 1 or not len(names) or len(set(names.tolist())) != len(names):
+                names = self._array(data, 'classes')
+            if names.ndim != 1 or not len(names) or len(set(names.tolist())) != len(names):
                 raise DatasetError('{}: classes should be distinct names, one per label (found '
                                    '{} of shape {})'.format(self.path, names.dtype, names.shape))
-            else:
-                self._classes = tuple(str(name) for name in names.tolist())
+            self._classes = tuple(str(name) for name in names.tolist())
         return self._classes
 
     def load(self, split):
+        labelled = self.is_labelled(split)
         with self._open() as data:
-            x, y = (self._array(data, key + '_' + split) for key in ('x', 'y'))
+            x = self._array(data, 'x_' + split)
+            y = self._array(data, 'y_' + split) if labelled else None
         where = '{} x_{}'.format(self.path, split)
         images = array_images(x, where)
+        if not labelled:
+            return ImageSplit(images, None, self.num_classes, '{} {}'.format(self.name, split),
+                              self.classes, self.unlabelled_reason(split))
         labels = array_labels(y, '{} y_{}'.format(self.path, split))
         if len(labels) != len(images):
             raise DatasetError('{}: {} images but y_{} has {} labels'.format(

@@ -1,5 +1,6 @@
 """Image folders of one's own: ``<root>/<name>/{train,test}/<class>/<image>`` (torchvision's
-ImageFolder layout), decoded with Pillow once (adda.data.images) and cached (adda.data.cache).
+ImageFolder layout), or ``<root>/<name>/train/<image>`` for unlabelled images; decoded with
+Pillow once (adda.data.images) and cached (adda.data.cache).
 
 Images keep their size and their grey or RGB channels, in [0, 1], as the built-in sets do: the
 model's preprocessing then converts RGB to grey and resizes them as it does SVHN's.
@@ -12,78 +13,130 @@ import numpy as np
 
 from adda.data.images import decode_images
 from adda.data.cache import FolderCache
-from adda.data.dataset import ImageSplit, SPLITS
-from adda.data.own import OwnDataset, class_labels
+from adda.data.dataset import NO_LABEL, ImageSplit, SPLITS
+from adda.data.own import LABELLED, UNLABELLED, OwnDataset, class_labels
 from adda.data.registry import register_finder
 from adda.errors import DatasetError
 
 
+UNLABELLED_REASON = 'an image folder without class folders'
+
+
 class ImageFolder(OwnDataset):
     """``<root>/<name>/{train,test}/<class>/<image>``: one folder per class (images at any
-    depth below it, hidden files left out), images in any size and mode Pillow reads."""
+    depth below it, hidden files left out), images in any size and mode Pillow reads. A split
+    folder that holds its images directly (no class folders) is unlabelled; beside it, the
+    other split may be labelled or absent."""
 
     kind = 'image folder'
 
     def __init__(self, name, root):
         super(ImageFolder, self).__init__(name, root)
         self._label_of = self._classes = None
+        self._entries = {}
+
+    def split_path(self, split):
+        return os.path.join(self.path, split)
+
+    def entries(self, split):
+        """(class folder names, image file names) directly in the split folder, sorted, hidden
+        ones left out; None when there is no split folder. A split with both is an error."""
+        folder = self.split_path(split)
+        if split not in self._entries:
+            if not os.path.isdir(folder):
+                return None
+            try:
+                found = sorted((e for e in os.scandir(folder) if not e.name.startswith('.')),
+                               key=lambda e: e.name)
+                folders = [e.name for e in found if e.is_dir()]
+            except OSError as e:
+                raise DatasetError('{}: cannot list the folder ({})'.format(
+                    folder, e.strerror or e))
+            files = [e.name for e in found if e.name not in folders]
+            if folders and files:
+                raise DatasetError(
+                    '{}: not in a class folder, but {} has class folders ({}): put every image '
+                    'of the split in a class folder (images go in {}), or none (an unlabelled '
+                    'split holds its images directly, no folders)'.format(
+                        os.path.join(folder, files[0]), folder, ' '.join(folders[:3]) + (
+                            ' ...' if len(folders) > 3 else ''),
+                        os.path.join(folder, '<class>', '')))
+            if not folders and not files:
+                raise DatasetError('{}: no class folders and no images (a labelled split holds '
+                                   'one folder per class, an unlabelled one its images '
+                                   'directly)'.format(folder))
+            self._entries[split] = folders, files
+        return self._entries[split]
+
+    def survey(self):
+        kinds = {}
+        for split in SPLITS:
+            entries = self.entries(split)
+            kinds[split] = None if entries is None else LABELLED if entries[0] else UNLABELLED
+        return kinds
+
+    def absent_error(self, splits):
+        return DatasetError('{}: no such folder (a dataset folder holds train/ and test/, each '
+                            'with one folder per class; only one with an unlabelled split, '
+                            'images directly in train/ or test/, may lack one)'.format(
+                                self.split_path(splits[0])))
+
+    def absent_note(self, split):
+        return '{} holds {} only'.format(
+            os.path.join(self.path, ''), ' and '.join(s + '/' for s in self.splits))
+
+    def unlabelled_reason(self, split):
+        return UNLABELLED_REASON if self.has_split(split) and not self.is_labelled(split) \
+            else None
 
     def missing_files(self):
-        """The split folders that are absent; a malformed folder raises DatasetError."""
-        missing = [os.path.join(self.path, split) for split in SPLITS
-                   if not os.path.isdir(os.path.join(self.path, split))]
-        if not missing:
-            for split in SPLITS:
-                self.listing(split)
-        return missing
-
-    def split_folder(self, split):
-        folder = os.path.join(self.path, split)
-        if not os.path.isdir(folder):
-            raise DatasetError('{}: no such folder (a dataset folder holds train/ and test/, '
-                               'each with one folder per class)'.format(folder))
-        return folder
-
-    def class_folders(self, split):
-        folder = self.split_folder(split)
-        names = []
-        for name in sorted(os.listdir(folder)):
-            if name.startswith('.'):
-                continue
-            if not os.path.isdir(os.path.join(folder, name)):
-                raise DatasetError('{}: not in a class folder (images go in {})'.format(
-                    os.path.join(folder, name), os.path.join(folder, '<class>', '')))
-            names.append(name)
-        if not names:
-            raise DatasetError('{}: no class folders'.format(folder))
-        return names
+        """The split folders that must be there and are absent; a malformed folder raises
+        DatasetError."""
+        kinds = self.survey()
+        absent = [self.split_path(split) for split in SPLITS if kinds[split] is None]
+        if absent and UNLABELLED not in kinds.values():
+            return absent
+        for split in self.splits:
+            self.listing(split)
+        return []
 
     @property
     def label_of(self):
-        """{class folder name: label}, the same for train and test."""
+        """{class folder name: label}, the same for every labelled split ({} when none is)."""
         if self._label_of is None:
-            found = {split: self.class_folders(split) for split in SPLITS}
-            train, test = set(found['train']), set(found['test'])
-            if train != test:
-                raise DatasetError('{} and {} have different classes (only in train: {}; only '
-                                   'in test: {})'.format(
-                                       self.split_folder('train'), self.split_folder('test'),
-                                       ' '.join(sorted(train - test)) or '-',
-                                       ' '.join(sorted(test - train)) or '-'))
-            self._classes, self._label_of = class_labels(found['train'], self.path)
+            labelled = self.labelled_splits
+            found = {split: self.entries(split)[0] for split in labelled}
+            if len(labelled) == 2:
+                train, test = (set(found[split]) for split in labelled)
+                if train != test:
+                    raise DatasetError(
+                        '{} and {} have different classes (only in {}: {}; only in {}: {})'
+                        .format(self.split_path(labelled[0]), self.split_path(labelled[1]),
+                                labelled[0], ' '.join(sorted(train - test)) or '-',
+                                labelled[1], ' '.join(sorted(test - train)) or '-'))
+            if labelled:
+                self._classes, self._label_of = class_labels(found[labelled[0]], self.path)
+            else:
+                self._label_of = {}
         return self._label_of
 
     @property
     def classes(self):
+        """The class names by label; None when no split is labelled."""
         if self._label_of is None:
             self.label_of
-        return tuple(self._classes)
+        return None if self._classes is None else tuple(self._classes)
 
     def listing(self, split):
         """[(path, label, size, mtime_ns)] of the split's images, class by class in label
-        order, each class's files in sorted order."""
-        folder = self.split_folder(split)
+        order, each class's files in sorted order; an unlabelled split's in sorted order, with
+        label NO_LABEL."""
+        self.check_split(split)
+        folder = self.split_path(split)
         files = []
+        if not self.is_labelled(split):
+            list_files(folder, NO_LABEL, files)
+            return files
         for name, label in sorted(self.label_of.items(), key=lambda item: item[1]):
             class_folder = os.path.join(folder, name)
             count = len(files)
@@ -94,21 +147,24 @@ class ImageFolder(OwnDataset):
 
     def load(self, split):
         files = self.listing(split)
-        cache = FolderCache(self.name, self.split_folder(split), files)
+        folder = self.split_path(split)
+        cache = FolderCache(self.name, folder, files)
         found = cache.read()
         if found is None:
             start = time.time()
             found = decode_images([path for path, _, _, _ in files]), np.array(
                 [label for _, label, _, _ in files], np.int64)
-            logging.info('Decoded %d images of %s in %.1f s', len(files),
-                         self.split_folder(split), time.time() - start)
+            logging.info('Decoded %d images of %s in %.1f s', len(files), folder,
+                         time.time() - start)
             cache.write(*found)
         images, labels = found
         if images.dtype == np.uint8:
             images = images.astype(np.float32)
             images /= 255.0  # in place: the same values as the built-in sets' x / 255.0
+        if not self.is_labelled(split):
+            labels = None
         return ImageSplit(images, labels, self.num_classes, '{} {}'.format(self.name, split),
-                          self.classes)
+                          self.classes, self.unlabelled_reason(split))
 
 
 def list_files(folder, label, files):

@@ -1,9 +1,9 @@
 """What the datasets of one's own share (an image folder, adda.data.folders; an array file,
-adda.data.arrays): their base class, class labels from class names, and the classes a training
-run records in its config.yaml."""
+adda.data.arrays): their base class (which splits there are, which are labelled), class labels
+from class names, and the classes a training run records in its config.yaml."""
 import re
 
-from adda.data.dataset import DatasetGroup
+from adda.data.dataset import SPLITS, DatasetGroup
 from adda.data.registry import get_dataset
 from adda.errors import DatasetError
 
@@ -11,18 +11,59 @@ _NUMBER = re.compile(r'^[0-9]+$')
 MAX_NUMBER = 999
 
 
+LABELLED, UNLABELLED = 'labelled', 'unlabelled'
+
+
 class OwnDataset(DatasetGroup):
-    """A dataset of one's own ``name`` under the data root ``root``."""
+    """A dataset of one's own ``name`` under the data root ``root``.
+
+    Which splits it has and which are labelled comes from its listing (a folder's entries, an
+    .npz file's member names), without decoding: ``survey() -> {split: LABELLED, UNLABELLED or
+    None (absent)}``, which subclasses implement. A labelled dataset has both splits; one with
+    an unlabelled split may lack the other (``absent_error(splits)``: the DatasetError of
+    absent splits that must be there). ``classes`` comes from the labelled splits (None when none is).
+    """
 
     own = True
 
     def __init__(self, name, root):
         super(OwnDataset, self).__init__(root)
         self.name = name
+        self._kinds = None
+
+    def survey(self):
+        raise NotImplementedError
+
+    def absent_error(self, splits):
+        """The DatasetError for the absent ``splits`` of a dataset that must have them."""
+        raise NotImplementedError
+
+    def split_kinds(self):
+        """{split: LABELLED, UNLABELLED or None}, checked: at least one split, and a split may
+        be absent only beside an unlabelled one."""
+        if self._kinds is None:
+            kinds = self.survey()
+            absent = [split for split in SPLITS if kinds[split] is None]
+            if absent and UNLABELLED not in kinds.values():
+                raise self.absent_error(absent)
+            self._kinds = kinds
+        return self._kinds
+
+    def has_split(self, split):
+        self.check_known(split)
+        return self.split_kinds()[split] is not None
+
+    def is_labelled(self, split):
+        self.check_known(split)
+        return self.split_kinds()[split] == LABELLED
+
+    @property
+    def labelled_splits(self):
+        return [split for split in SPLITS if self.is_labelled(split)]
 
     @property
     def num_classes(self):
-        return len(self.classes)
+        return None if self.classes is None else len(self.classes)
 
 
 def class_labels(names, where):
@@ -47,11 +88,12 @@ def class_labels(names, where):
 
 def own_classes(names, root=None):
     """name -> class names by label, for the datasets of one's own among ``names`` (what a
-    training run records in config.yaml under ``classes``)."""
+    training run records in config.yaml under ``classes``); an unlabelled dataset without
+    classes (None) has no entry."""
     recorded = {}
     for name in names:
         dataset = get_dataset(name, root)
-        if dataset.own and name not in recorded:
+        if dataset.own and name not in recorded and dataset.classes is not None:
             recorded[name] = list(dataset.classes)
     return recorded
 

@@ -4,8 +4,14 @@ The arrays enter the graph once, through placeholders fed when the iterator is i
 each step gathers a batch by index inside the graph. Training order is a fresh permutation per
 epoch drawn from a stateless generator seeded by (seed, stream, epoch), so step ``s`` always
 sees the same batch: a resumed run continues exactly where the interrupted one was.
+
+An unlabelled split (labels None) gives batches whose labels are all NO_LABEL (-1), which no
+class is: a loss or an accuracy that reads them fails or shows it.
 """
+import numpy as np
+
 from adda.compat import tf
+from adda.data.dataset import NO_LABEL
 from adda.random_keys import EPOCHS, stateless_key
 
 _FOREVER = 1 << 40  # the steps of an endless pipeline
@@ -42,11 +48,18 @@ class Batches(object):
         return self.iterator.get_next()
 
 
+def label_values(split):
+    """The split's labels, or NO_LABEL for each image of an unlabelled split (labels None)."""
+    labels = getattr(split, 'labels', None)
+    return np.full(len(split.images), NO_LABEL, np.int64) if labels is None else labels
+
+
 def _arrays(split):
-    images = tf.placeholder(tf.float32, split.images.shape, name='images')
-    labels = tf.placeholder(tf.int64, split.labels.shape, name='labels')
+    values = split.images, label_values(split)
+    images = tf.placeholder(tf.float32, values[0].shape, name='images')
+    labels = tf.placeholder(tf.int64, values[1].shape, name='labels')
     arrays = tf.data.Dataset.from_tensors((images, labels)).repeat()
-    return arrays, (images, labels), (split.images, split.labels)
+    return arrays, (images, labels), values
 
 
 def _gathered(arrays, indices, preprocess, augment, threads, both_views=False):

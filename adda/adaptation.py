@@ -19,10 +19,11 @@ from adda.graphs import (SOURCE_STREAM, TARGET_STREAM, TrainGraph, create_model_
 from adda.losses import adversary_loss, domain_labels, softmax_xent
 from adda.models import preprocessing
 from adda.session import DevicePlan
-from adda.terms import FAITHFUL, LOGITS, SIMILARITY_LAYER
+from adda.terms import LOGITS, SIMILARITY_LAYER, switched_on
 from adda.util import collect_vars
 
 ADAM_BETA1 = 0.5  # the original adaptation's
+LOSS_NAMES = ('mapping_loss', 'adversary_loss')
 # One pass of the adaptation step over fresh batches: the discriminator's inputs (source and
 # target features), the domains (0 source, 1 target) and its logits; what the terms read
 # (None where no term asked for it): the target logits, those of the augmented view, the
@@ -99,104 +100,165 @@ class AdaptationStep(object):
         self.teacher = None
 
 
-def build_adda_training(source_split, target_split, model_fn, batch_size, lr, solver, seed,
-                        adversary_layers=(500, 500), adversary_leaky=True, stepsize=None,
-                        start_step=0, plan=None, feature_layer=None, settings=FAITHFUL):
-    """Adversarial adaptation: a frozen source net, a target net and a discriminator.
+def build_adda_training(source_split, target_split, model_fn, settings, seed, start_step=0,
+                        plan=None):
+    """Adversarial adaptation with train_adda.py's ``settings``: a frozen source net, a target
+    net and a discriminator.
 
-    The discriminator sees the logits of both nets (source label 0, target 1), or the output of
-    ``feature_layer`` (e.g. 'fc3', the encoder's output in the paper's terms; then the layers
-    after it keep the source weights). The mapping loss is the GAN loss with flipped labels and
-    updates only the target net; the adversary loss updates only the discriminator. Both
-    gradients come from the same forward pass and are applied together, as the original's
-    single session call did. ``settings`` (adda.terms.Settings) sets the core's options and
-    the terms that are on; the default builds the original step.
+    The discriminator (hidden widths ``adversary``, leaky ReLUs with ``adversary_leaky``) sees
+    the output of ``adversary_layer`` of both nets (source label 0, target 1): ``fc4``, the
+    logits, as the original; ``fc3``, the encoder's output in the paper's terms, where the
+    layers after it keep the source weights. The mapping loss is the GAN loss with flipped
+    labels and updates only the target net; the adversary loss updates only the
+    discriminator. Both gradients come from the same forward pass and are applied together,
+    as the original's single session call did. The core's options and the terms that are on
+    (adda/terms/) come from ``settings`` too; with none on, this is the original step.
     """
     plan = plan or DevicePlan.for_tests()
-    for term in settings.terms:
-        if plan.device in term.refused:
-            raise AddaError('--{} {}'.format(term.switch(), term.refused[plan.device]))
+    terms_on = switched_on(settings)
+    _refuse_terms_off_their_devices(terms_on, plan.device)
     source_eval = evaluation_batches(source_split, 1000, lambda x: preprocessing(x, model_fn))
-    source_features = model_output(model_fn, source_eval.get_next()[0], 'source', feature_layer)
+    source_features = model_output(model_fn, source_eval.get_next()[0], 'source',
+                                   settings.adversary_layer)
     width = int(source_features.shape[-1])
-    # each step draws one batch per adversary update
-    batches_per_step = max(1, settings.adversary_steps)
-    views = [getattr(settings, term.view) for term in settings.terms if term.view]
-    inputs = _pipelines(source_split, target_split, model_fn, width, batch_size, seed,
-                        start_step * batches_per_step, views)
+    views = [getattr(settings, term.view) for term in terms_on if term.view]
+    inputs = _pipelines(source_split, target_split, model_fn, width, settings.batch_size, seed,
+                        start_step * _batches_per_step(settings), views)
     global_step = tf.train.get_or_create_global_step()
     source_vars = collect_vars('source')
     target_vars = create_model_variables(model_fn, 'target')
-    adversarial_discriminator(tf.placeholder(tf.float32, [None, width]), adversary_layers,
-                              leaky=adversary_leaky)
-    adversary_list = list(collect_vars('adversary').values())
-    setup = TermSetup(target_split, batch_size, target_vars, source_vars,
+    adversary_vars = _create_discriminator(settings, width)
+    setup = TermSetup(target_split, settings.batch_size, target_vars, source_vars,
                       int(target_vars[SIMILARITY_LAYER + '/biases'].shape[0]))
-    terms = [term(settings, setup) for term in settings.terms]  # after the discriminator
-    scaler = plan.loss_scaler()
-    # the target network's outputs a step needs: the discriminator's input, what terms read
-    layers = [feature_layer] + [None if layer == LOGITS else layer for layer in
-                                (LOGITS, SIMILARITY_LAYER) if any(layer in t.layers
-                                                                  for t in terms)]
-
-    def discriminator(features):
-        return adversarial_discriminator(features, adversary_layers, leaky=adversary_leaky)
-
-    def forward(views=False):
-        return _adaptation_pass(inputs, model_fn, layers, plan.shards, discriminator, views)
-
-    def step(step_index):
-        rate = scheduled_lr(lr, stepsize, step_index)
-        adversary_rate = rate if settings.adversary_lr is None else scheduled_lr(
-            settings.adversary_lr, stepsize, step_index)
-        # Two optimizer instances: the original shared one Adam, whose bias-correction powers
-        # were then advanced twice per step by two racing updates.
-        target_optimizer = make_optimizer(solver, rate, ADAM_BETA1)
-        adversary_optimizer = make_optimizer(solver, adversary_rate, ADAM_BETA1)
-        before = []
-        for _ in range(batches_per_step - 1):  # extra discriminator updates on fresh batches
-            with tf.control_dependencies(before):
-                _, objective = _adversary_objective(settings, terms, forward(), discriminator)
-                before = [scaler.apply([(adversary_optimizer,
-                                         scaler.gradients(objective, adversary_list))])]
-        # after the extra updates: whatever reads the discriminator (a penalty applies it
-        # again) sees its updated weights
-        with tf.control_dependencies(before):
-            passes = forward(bool(views))
-            mapping_loss = softmax_xent(1 - passes.domain, passes.discriminator_logits)
-            adversary_loss_value, adversary_total = _adversary_objective(
-                settings, terms, passes, discriminator)
-        # the target variables the features depend on (all of them for the logits)
-        adapted = [v for v, g in zip(target_vars.values(),
-                                     tf.gradients(mapping_loss, list(target_vars.values())))
-                   if g is not None]
-        this = AdaptationStep(step_index, passes, target_vars, source_vars, adapted, seed,
-                              lambda images: model_output(model_fn, images, 'target', None,
-                                                          plan.shards))
-        mapping_grads = scaler.gradients(_mapping_objective(terms, this, mapping_loss), adapted)
-        adversary_grads = scaler.gradients(adversary_total, adversary_list)
-        with tf.control_dependencies([g for g, _ in mapping_grads + adversary_grads
-                                      if g is not None]):
-            update = scaler.apply([(target_optimizer, mapping_grads),
-                                   (adversary_optimizer, adversary_grads)])
-        for term in terms:
-            for op in term.updates(this):
-                update = tf.group(update, op)
-        for term in terms:
-            update = term.after_update(update)
-        return step_outputs(
-            OrderedDict([('mapping_loss', mapping_loss), ('adversary_loss', adversary_loss_value)]),
-            update, scaler)
-
+    terms = [term(settings, setup) for term in terms_on]  # after the discriminator
+    step = _StepBuilder(settings, model_fn, plan, inputs, seed, source_vars, target_vars,
+                        adversary_vars, terms, bool(views))
     loop = plan.loop()
-    loss_names = ['mapping_loss', 'adversary_loss']
-    loop.build(step, loss_names + scaler.output_names, global_step)
+    loop.build(step.build, list(LOSS_NAMES) + step.scaler.output_names, global_step)
     snapshot_vars = target_vars
     for term in terms:
         snapshot_vars = term.snapshot_vars() or snapshot_vars
-    return AddaGraph(loop, loss_names, global_step, list(inputs), snapshot_vars, source_vars,
-                     source_eval, source_features, source_split.labels, target_vars, terms,
-                     status_reset=scaler.reset_status())
+    return AddaGraph(loop, list(LOSS_NAMES), global_step, list(inputs), snapshot_vars,
+                     source_vars, source_eval, source_features, source_split.labels,
+                     target_vars, terms, status_reset=step.scaler.reset_status())
+
+
+def _refuse_terms_off_their_devices(terms, device):
+    for term in terms:
+        if device in term.refused:
+            raise AddaError('--{} {}'.format(term.switch(), term.refused[device]))
+
+
+def _batches_per_step(settings):
+    """Each step draws one batch per domain for each discriminator update."""
+    return max(1, settings.adversary_steps)
+
+
+def _create_discriminator(settings, width):
+    """The discriminator's variables, made once before the step (their initial values come
+    from the graph's op count here); its list of variables."""
+    adversarial_discriminator(tf.placeholder(tf.float32, [None, width]), settings.adversary,
+                              leaky=settings.adversary_leaky)
+    return list(collect_vars('adversary').values())
+
+
+class _StepBuilder(object):
+    """Builds the ops of one adaptation step (``build``, which the device plan's loop calls):
+    the optimizers, the extra discriminator updates on fresh batches, the forward pass, the
+    two objectives with the terms' additions, and the update, all gated by the loss scaler.
+    Its attributes are everything a step reads."""
+
+    def __init__(self, settings, model_fn, plan, inputs, seed, source_vars, target_vars,
+                 adversary_vars, terms, views):
+        self.settings, self.model_fn, self.plan, self.inputs = settings, model_fn, plan, inputs
+        self.seed, self.source_vars, self.target_vars = seed, source_vars, target_vars
+        self.adversary_vars, self.terms, self.views = adversary_vars, terms, views
+        self.scaler = plan.loss_scaler()
+        # the target network's outputs a pass needs: the discriminator's input (first), and
+        # the logits and the SIMILARITY_LAYER features where a term reads them (None: logits)
+        self.layers = [settings.adversary_layer] + [
+            None if layer == LOGITS else layer for layer in (LOGITS, SIMILARITY_LAYER)
+            if any(layer in term.layers for term in terms)]
+
+    def build(self, step_index):
+        """(outputs, update) of the step ``step_index``."""
+        target_optimizer, adversary_optimizer = self._optimizers(step_index)
+        before = self._extra_adversary_updates(adversary_optimizer)
+        # after the extra updates: whatever reads the discriminator (a penalty applies it
+        # again) sees its updated weights
+        with tf.control_dependencies(before):
+            passes = self.forward(self.views)
+            mapping_loss = softmax_xent(1 - passes.domain, passes.discriminator_logits)
+            adversary_loss_value, adversary_total = _adversary_objective(
+                self.settings, self.terms, passes, self.discriminator)
+        this = self._what_terms_see(step_index, passes, mapping_loss)
+        mapping_grads = self.scaler.gradients(
+            _mapping_objective(self.terms, this, mapping_loss), this.adapted)
+        adversary_grads = self.scaler.gradients(adversary_total, self.adversary_vars)
+        update = self._update(target_optimizer, mapping_grads, adversary_optimizer,
+                              adversary_grads, this)
+        return step_outputs(OrderedDict([('mapping_loss', mapping_loss),
+                                         ('adversary_loss', adversary_loss_value)]),
+                            update, self.scaler)
+
+    def discriminator(self, features):
+        return adversarial_discriminator(features, self.settings.adversary,
+                                         leaky=self.settings.adversary_leaky)
+
+    def forward(self, views=False):
+        """One pass over fresh batches (an AdaptationPass)."""
+        return _adaptation_pass(self.inputs, self.model_fn, self.layers, self.plan.shards,
+                                self.discriminator, views)
+
+    def _optimizers(self, step_index):
+        """Two optimizer instances, the target network's then the discriminator's: the
+        original shared one Adam, whose bias-correction powers were then advanced twice per
+        step by two racing updates."""
+        settings = self.settings
+        rate = scheduled_lr(settings.lr, settings.stepsize, step_index)
+        adversary_rate = rate if settings.adversary_lr is None else scheduled_lr(
+            settings.adversary_lr, settings.stepsize, step_index)
+        return (make_optimizer(settings.solver, rate, ADAM_BETA1),
+                make_optimizer(settings.solver, adversary_rate, ADAM_BETA1))
+
+    def _extra_adversary_updates(self, optimizer):
+        """The discriminator's updates before the step's own (``adversary_steps`` - 1 of them),
+        each on fresh batches after the one before; the last one's op (or none)."""
+        before = []
+        for _ in range(_batches_per_step(self.settings) - 1):
+            with tf.control_dependencies(before):
+                _, objective = _adversary_objective(self.settings, self.terms, self.forward(),
+                                                    self.discriminator)
+                before = [self.scaler.apply([(optimizer, self.scaler.gradients(
+                    objective, self.adversary_vars))])]
+        return before
+
+    def _what_terms_see(self, step_index, passes, mapping_loss):
+        """The AdaptationStep, with ``adapted``: the target variables the discriminator's
+        input depends on (all of them for the logits)."""
+        target = list(self.target_vars.values())
+        adapted = [v for v, g in zip(target, tf.gradients(mapping_loss, target))
+                   if g is not None]
+        return AdaptationStep(step_index, passes, self.target_vars, self.source_vars, adapted,
+                              self.seed, self._target_logits)
+
+    def _target_logits(self, images):
+        return model_output(self.model_fn, images, 'target', None, self.plan.shards)
+
+    def _update(self, target_optimizer, mapping_grads, adversary_optimizer, adversary_grads,
+                step):
+        """Both updates at once once every gradient is computed (skipped together when the
+        loss scaler says so), then the terms' state updates and what must follow them."""
+        with tf.control_dependencies([g for g, _ in mapping_grads + adversary_grads
+                                      if g is not None]):
+            update = self.scaler.apply([(target_optimizer, mapping_grads),
+                                        (adversary_optimizer, adversary_grads)])
+        for term in self.terms:
+            for op in term.updates(step):
+                update = tf.group(update, op)
+        for term in self.terms:
+            update = term.after_update(update)
+        return update
 
 
 def _pipelines(source_split, target_split, model_fn, width, batch_size, seed, first_batch,

@@ -163,12 +163,14 @@ def check_output_name(output):
                         'snapshots); choose the parent folder with --snapshot_dir'.format(output))
 
 
-def check_training(output, opts, model_fn, splits, weights=None, weights_end=None,
+def check_training(settings, model_fn, splits, weights=None, weights_end=None,
                    feature_layer=None, adversary_layers=None, ignore_label=None):
     """Everything a training run's arguments and input files must satisfy, checked before the
-    run creates its output folder. ``splits``: the training splits batches are drawn from."""
-    check_output_name(output)
-    check_output_folder(os.path.join(opts['snapshot_dir'], output))
+    run creates its output folder. ``settings``: the tool's (adda/options.py; its ``output``,
+    ``snapshot_dir`` and ``batch_size`` are checked here); ``splits``: the training splits
+    batches are drawn from."""
+    check_output_name(settings.output)
+    check_output_folder(os.path.join(settings.snapshot_dir, settings.output))
     shapes = ModelShapes(model_fn)
     check_classes(shapes, splits)
     check_layer(shapes, feature_layer, '--adversary_layer')
@@ -184,7 +186,7 @@ def check_training(output, opts, model_fn, splits, weights=None, weights_end=Non
         check_weights(weights, shapes, end=weights_end)
     elif weights_end is not None:
         raise AddaError('--weights_end {} needs --weights'.format(weights_end))
-    check_batch_size(opts['batch_size'], splits, shapes, training=True)
+    check_batch_size(settings.batch_size, splits, shapes, training=True)
     return shapes
 
 

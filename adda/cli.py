@@ -1,4 +1,5 @@
-"""What the three tools share: options, argument checks and one-line errors.
+"""What the tools share: --help's sections, option types, argument checks and one-line errors
+(the options themselves are declared in adda/options.py).
 
 Nothing here imports TensorFlow, so ``--help`` and argument errors answer at once.
 """
@@ -24,9 +25,15 @@ SOLVERS = ('sgd', 'adam')
 LAYERS = ('conv1', 'pool1', 'conv2', 'pool2', 'fc3', 'fc4')
 POSITIVE = click.IntRange(min=1)
 
-# Sections of --help, in this order; options without one go last, under "Other".
-GROUPS = ('Required', 'Data and model', 'Optimisation', 'Adversary', 'Stabilisers and recipe',
-          'Selection', 'Output', 'Device')
+# Sections of --help, in this order: what a user needs first, the Ascend adapter's debugging
+# switches last. Options without a section go under "Other" (OTHER), before those.
+REQUIRED, DATA, OPTIMISATION, ADVERSARY, RECIPE, SELECTION, OUTPUT, DEVICE = (
+    'Required', 'Data and model', 'Optimisation', 'Adversary', 'Stabilisers and recipe',
+    'Selection', 'Output', 'Device')
+OTHER = None
+NPU_DEBUGGING = 'Ascend NPU debugging'
+GROUPS = (REQUIRED, DATA, OPTIMISATION, ADVERSARY, RECIPE, SELECTION, OUTPUT, DEVICE, OTHER,
+          NPU_DEBUGGING)
 
 
 class GroupedOption(click.Option):
@@ -46,8 +53,8 @@ class GroupedCommand(click.Command):
             record = param.get_help_record(ctx)
             if record is None or isinstance(param, click.Argument):
                 continue
-            group = 'Required' if getattr(param, 'required', False) else (
-                getattr(param, 'group', None) or None)
+            group = REQUIRED if getattr(param, 'required', False) else getattr(param, 'group',
+                                                                               OTHER)
             sections.setdefault(group, []).append(record)
         grouped = any(records for group, records in sections.items() if group)
         for group, records in sections.items():
@@ -155,32 +162,6 @@ def fail(error):
     sys.exit(1)
 
 
-def _keep_switch(ctx, param, value):
-    from adda.npu_switches import set_switch
-    set_switch(param.name, value)
-    return value
-
-
-def device_options(fn):
-    """--gpu (the original's), --device, --precision and the NPU's debugging switches
-    (adda/npu_switches.py, read by the session when it is made)."""
-    from adda.npu_switches import SWITCHES
-    for name, (metavar, help_text) in reversed(SWITCHES.items()):
-        fn = option('--' + name, metavar=metavar, default=None, group='Device',
-                    expose_value=False, callback=_keep_switch, help=help_text)(fn)
-    fn = option('--precision', type=click.Choice(PRECISION_CHOICES), default=None,
-                 metavar='MODE', group='Device',
-                 help='mixed or fp32 [default: mixed on the NPU, fp32 elsewhere]; on the NPU '
-                      'also its precision_mode names: allow_mix_precision, allow_fp32_to_fp16, '
-                      'force_fp32, must_keep_origin_dtype.')(fn)
-    fn = option('--device', type=click.Choice(DEVICE_CHOICES), default='auto', group='Device',
-                help='auto: the NPU when npu_bridge imports, else a GPU when one is visible, '
-                     'else the CPU.')(fn)
-    fn = option('--gpu', default='0', group='Device',
-                help='GPU to use (sets CUDA_VISIBLE_DEVICES unless already set).')(fn)
-    return fn
-
-
 def select_gpu(gpu):
     """The original's --gpu handling: CUDA_VISIBLE_DEVICES wins over the flag.
 
@@ -190,57 +171,6 @@ def select_gpu(gpu):
         logging.info('CUDA_VISIBLE_DEVICES specified, ignoring --gpu flag')
     else:
         os.environ['CUDA_VISIBLE_DEVICES'] = gpu
-
-
-def training_options(fn):
-    """Options both training tools take, with the original's defaults."""
-    optimisation, output, device = ('Optimisation', 'Output', 'Device')
-    options = [
-        option('--iterations', default=20000, type=POSITIVE, group=optimisation,
-               help='Training iterations (steps) in all; with --resume, where to stop.'),
-        option('--batch_size', default=50, type=POSITIVE, group=optimisation,
-               help='Images per step (in adaptation: per domain).'),
-        option('--lr', default=1e-4, type=NON_NEGATIVE, group=optimisation,
-               help='Learning rate (0 freezes the weights).'),
-        option('--stepsize', type=POSITIVE, default=None, group=optimisation,
-               help='Multiply the learning rate by 0.1 every this many iterations [default: '
-                    'never].'),
-        option('--solver', default='sgd', group=optimisation,
-               type=click.Choice(SOLVERS, case_sensitive=False),
-               help='sgd: momentum 0.99, as the original; adam: Adam.'),
-        option('--seed', type=click.IntRange(0, 2 ** 32 - 3), default=None, group=optimisation,
-               help='Python gets seed, NumPy seed+1, TensorFlow seed+2; also fixes the data '
-                    'order [default: random, logged].'),
-        option('--display', default=10, type=POSITIVE, group=output,
-               help='Log the losses every this many iterations.'),
-        option('--snapshot', default=5000, type=POSITIVE, group=output,
-               help='Save a snapshot every this many iterations (and at the end).'),
-        option('--keep', default=5, type=click.IntRange(min=0), group=output,
-               help='Snapshots to keep (older ones are deleted); 0 keeps all.'),
-        option('--snapshot_dir', default='snapshot', type=click.Path(file_okay=False),
-               group=output, help='Snapshots go to SNAPSHOT_DIR/OUTPUT/OUTPUT-<iteration>.'),
-        option('--resume', is_flag=True, group=output,
-               help='Continue the run in the output folder from its latest intact training '
-                    'state (with the settings it started with).'),
-        option('--overwrite', is_flag=True, group=output,
-               help='Replace the run that the output folder holds (removed once this '
-                    'run\'s arguments and files have passed their checks).'),
-        option('--resume_from_snapshot', is_flag=True, group=output,
-               help='With --resume, when no intact training state is left: continue from the '
-                    'newest intact snapshot with a fresh optimizer state.'),
-        option('--steps_per_run', default=10, type=POSITIVE, group=device,
-               help='Training steps per session call. CPU/GPU: a loop inside the graph; logs, '
-                    'snapshots and NaN checks still see each step. NPU: the device-side loop '
-                    '(iterations_per_loop); they act every K steps, and --iterations and '
-                    '--snapshot must be multiples of K.'),
-        option('--loss_scale', default=None, type=LossScaleType(), group=device,
-               help='dynamic, none or a fixed number >= 1 [default: dynamic under mixed '
-                    'precision, none in fp32]. Steps whose gradients overflow are skipped and '
-                    'counted.'),
-    ]
-    for decorate in reversed(options):
-        fn = decorate(fn)
-    return fn
 
 
 def parse_dataset_split(text, what):

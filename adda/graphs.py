@@ -127,22 +127,17 @@ def halves(tensor):
     return tensor[:size // 2], tensor[size // 2:]
 
 
-def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsize=None,
-                          ignore_label=None, start_step=0, plan=None, scope=None, augment=0.0,
-                          augment_stroke=0.0, augment_zoom=None, augment_shear=0.0):
-    """Supervised training of ``model_fn`` on ``split``: cross-entropy plus L2 weight decay;
-    with ``augment`` > 0 the images are randomly zoomed and shifted (the zoom factor drawn from
-    ``augment_zoom`` (low, high) when given), with ``augment_shear`` > 0 sheared, with
-    ``augment_stroke`` > 0 their strokes thickened or thinned (adda/data/augment.py)."""
+def build_source_training(split, model_fn, settings, seed, start_step=0, plan=None):
+    """Supervised training of ``model_fn`` on ``split`` with train.py's ``settings``:
+    cross-entropy (without the examples of ``ignore_label``) plus L2 weight decay, by
+    ``solver`` at ``lr`` (times 0.1 every ``stepsize`` steps) on batches of ``batch_size``,
+    the images augmented as the ``augment*`` settings say (_source_augmentation)."""
     plan = plan or DevicePlan.for_tests()
-    scope = scope or model_fn.__name__
-    batches = training_batches(split, batch_size, seed, lambda x: preprocessing(x, model_fn),
-                               start_step=start_step, stream=SOURCE_STREAM,
-                               augment=(lambda x, step: stroke(shear(zoom_shift(
-                                   x, augment, seed, step, zoom=augment_zoom), augment_shear,
-                                   seed, step), augment_stroke, seed, step))
-                               if augment or augment_stroke or augment_zoom or augment_shear
-                               else None)
+    scope = settings.model or model_fn.__name__
+    batches = training_batches(split, settings.batch_size, seed,
+                               lambda x: preprocessing(x, model_fn), start_step=start_step,
+                               stream=SOURCE_STREAM,
+                               augment=_source_augmentation(settings, seed))
     global_step = tf.train.get_or_create_global_step()
     model_vars = create_model_variables(model_fn, scope)
     scaler = plan.loss_scaler()
@@ -151,18 +146,32 @@ def build_source_training(split, model_fn, batch_size, lr, solver, seed, stepsiz
     def step(step_index):
         images, labels = batches.get_next()
         logits = model_output(model_fn, images, scope, shards=plan.shards)
-        if ignore_label is not None:
-            xent = masked_xent(labels, logits, ignore_label)
+        if settings.ignore_label is not None:
+            xent = masked_xent(labels, logits, settings.ignore_label)
         else:
             xent = softmax_xent(labels, logits)
         loss = xent + weight_decay(var_list, model_fn.weight_decay)
-        optimizer = make_optimizer(solver, scheduled_lr(lr, stepsize, step_index))
+        optimizer = make_optimizer(settings.solver, scheduled_lr(settings.lr, settings.stepsize,
+                                                                 step_index))
         update = scaler.apply([(optimizer, scaler.gradients(loss, var_list))])
         return step_outputs({'loss': loss}, update, scaler)
 
     loop = plan.loop()
     loop.build(step, ['loss'] + scaler.output_names, global_step)
     return TrainGraph(loop, ['loss'], global_step, [batches], model_vars, scaler.reset_status())
+
+
+def _source_augmentation(settings, seed):
+    """The training images' augmentation (adda/data/augment.py), a function of (images, step):
+    with ``augment`` > 0 zoomed and shifted (the zoom factor drawn from ``augment_zoom`` (low,
+    high) when given), with ``augment_shear`` > 0 sheared, with ``augment_stroke`` > 0 their
+    strokes thickened or thinned; None when all are off."""
+    if not (settings.augment or settings.augment_stroke or settings.augment_zoom or
+            settings.augment_shear):
+        return None
+    return lambda x, step: stroke(shear(zoom_shift(
+        x, settings.augment, seed, step, zoom=settings.augment_zoom), settings.augment_shear,
+        seed, step), settings.augment_stroke, seed, step)
 
 
 def step_outputs(losses, update, scaler):

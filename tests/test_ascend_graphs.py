@@ -152,27 +152,31 @@ def builders(data_root):
     from adda.data import get_split
     from adda.graphs import EvalGraph, build_source_training
     from adda.models import get_model_fn
-    from adda.terms import Settings, every_example, examples
+    from adda.terms import every_example, examples
+    from adda.tools import train, train_adda
     lenet = get_model_fn('lenet')
     mnist, usps, svhn = (get_split(name, 'train') for name in ('mnist', 'usps', 'svhn'))
 
-    def adaptation(settings, feature_layer=None):
-        return lambda plan: build_adda_training(
-            usps, mnist, lenet, 16, 2e-4, 'adam', 0, adversary_layers=(32,), plan=plan,
-            feature_layer=feature_layer, settings=settings)
-    terms = dict(('adaptation (--{})'.format(term.switch()), adaptation(Settings(
-        **examples(term)))) for term in npu_terms())
-    everything = Settings(**every_example(npu_terms()))
+    def adaptation(values, adversary_layer='fc4'):
+        settings = train_adda.Settings(batch_size=16, lr=2e-4, solver='adam', adversary=(32,),
+                                       adversary_layer=adversary_layer, **values)
+        return lambda plan: build_adda_training(usps, mnist, lenet, settings, 0, plan=plan)
+    terms = dict(('adaptation (--{})'.format(term.switch()), adaptation(examples(term)))
+                 for term in npu_terms())
+    everything = every_example(npu_terms())
     terms['adaptation (every term that runs on the NPU)'] = adaptation(everything)
     terms['adaptation (fc3, every term that runs on the NPU)'] = adaptation(everything, 'fc3')
+    source = train.Settings(batch_size=16, lr=1e-3, solver='adam', stepsize=10)
+    faithful = train_adda.Settings(batch_size=16, lr=2e-4, solver='adam', adversary=(32, 32),
+                                   adversary_leaky=False)
     return dict({
-        'source training': lambda plan: build_source_training(
-            mnist, lenet, 16, 1e-3, 'adam', 0, stepsize=10, plan=plan),
+        'source training': lambda plan: build_source_training(mnist, lenet, source, 0,
+                                                              plan=plan),
         'source training (sgd, --ignore_label)': lambda plan: build_source_training(
-            usps, lenet, 16, 1e-3, 'sgd', 0, ignore_label=3, plan=plan),
-        'adaptation': lambda plan: build_adda_training(
-            svhn, mnist, lenet, 16, 2e-4, 'adam', 0, adversary_layers=(32, 32), plan=plan,
-            adversary_leaky=False),
+            usps, lenet, source.replace(solver='sgd', stepsize=None, ignore_label=3), 0,
+            plan=plan),
+        'adaptation': lambda plan: build_adda_training(svhn, mnist, lenet, faithful, 0,
+                                                       plan=plan),
         'evaluation': lambda plan: EvalGraph(usps, lenet, 64),
     }, **terms)
 
@@ -201,16 +205,17 @@ def test_terms_that_cannot_run_on_the_npu_are_refused_in_one_line(data_root, npu
     from adda.data import get_split
     from adda.errors import AddaError
     from adda.models import get_model_fn
-    from adda.terms import TERMS, Settings, examples, runs_on
+    from adda.terms import TERMS, examples, runs_on
+    from adda.tools.train_adda import Settings
     usps, mnist = get_split('usps', 'train'), get_split('mnist', 'train')
     refused = [term for term in TERMS if not runs_on(term, 'npu')]
     assert [term.switch() for term in refused] == ['target_vat']
     for term in refused:
         with tf.Graph().as_default():
             with pytest.raises(AddaError) as error:
-                build_adda_training(usps, mnist, get_model_fn('lenet'), 16, 2e-4, 'adam', 0,
-                                    adversary_layers=(32,), plan=npu_plan(),
-                                    settings=Settings(**examples(term)))
+                build_adda_training(usps, mnist, get_model_fn('lenet'), Settings(
+                    batch_size=16, lr=2e-4, solver='adam', adversary=(32,),
+                    **examples(term)), 0, plan=npu_plan())
         assert str(error.value) == '--{} {}'.format(term.switch(), term.refused['npu'])
     assert 'NPU graph cannot' in refused[0].refused['npu']
 

@@ -34,15 +34,19 @@ def scaled(split, factor):
 def source_graph(split):
     from adda.graphs import build_source_training
     from adda.models import get_model_fn
-    return lambda plan: build_source_training(split, get_model_fn('lenet'), 16, 1e-3, 'adam', 0,
+    from adda.tools.train import Settings
+    settings = Settings(batch_size=16, lr=1e-3, solver='adam')
+    return lambda plan: build_source_training(split, get_model_fn('lenet'), settings, 0,
                                               plan=plan)
 
 
 def adaptation_graph(source, target):
     from adda.adaptation import build_adda_training
     from adda.models import get_model_fn
-    return lambda plan: build_adda_training(source, target, get_model_fn('lenet'), 16, 2e-4,
-                                            'adam', 0, adversary_layers=(32, 32), plan=plan)
+    from adda.tools.train_adda import Settings
+    settings = Settings(batch_size=16, lr=2e-4, solver='adam', adversary=(32, 32))
+    return lambda plan: build_adda_training(source, target, get_model_fn('lenet'), settings, 0,
+                                            plan=plan)
 
 
 def run_calls(build, plan, calls, before_start=None):

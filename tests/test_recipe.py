@@ -9,7 +9,7 @@ from adda.adaptation import build_adda_training
 from adda.losses import (adversary_loss, infomax, pseudo_label_loss, r1_penalty, source_pull,
                          virtual_adversarial_loss)
 from adda.models import get_model_fn
-from adda.terms import Settings
+from adda.tools.train_adda import Settings
 from adda.terms.centroids import ClassCentroids
 from adda.terms.neighbours import NeighbourBank
 
@@ -65,15 +65,18 @@ def test_infomax_prefers_confident_balanced_predictions(tf_graph):
     assert values[2] == pytest.approx(0.0, abs=1e-3)
 
 
-def run_adaptation(settings, steps=3, feature_layer=None, fetch_globals=None):
+def adaptation_settings(**values):
+    """train_adda.py's settings of the tests' small adaptation runs, with ``values``."""
+    return Settings(**dict(dict(batch_size=8, lr=1e-2, solver='adam', adversary=(8,)), **values))
+
+
+def run_adaptation(settings, steps=3, fetch_globals=None):
     """(graph, target weights before, per-step outputs, snapshot weights after); with
     ``fetch_globals`` (a dict), also every other global variable's final value, by name."""
     source, target = get_split('mnist', 'train'), get_split('usps', 'train')
     with tf.Graph().as_default():
         tf.set_random_seed(3)
-        graph = build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
-                                    adversary_layers=(8,), feature_layer=feature_layer,
-                                    settings=settings)
+        graph = build_adda_training(source, target, lenet, settings, seed=0)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             graph.after_restore(sess)
@@ -88,8 +91,8 @@ def run_adaptation(settings, steps=3, feature_layer=None, fetch_globals=None):
 
 
 def test_the_core_options_and_stabilisers_together_train(data_root):
-    settings = Settings(adversary_lr=1e-3, adversary_steps=2, label_smoothing=0.1,
-                        gradient_penalty=1.0, source_pull=1e-3, target_infomax=0.1)
+    settings = adaptation_settings(adversary_lr=1e-3, adversary_steps=2, label_smoothing=0.1,
+                                   gradient_penalty=1.0, source_pull=1e-3, target_infomax=0.1)
     graph, before, out, after = run_adaptation(settings)
     assert all(np.all(np.isfinite(out[k])) for k in out)
     assert [t.name for t in graph.terms] == ['gradient_penalty', 'source_pull', 'infomax']
@@ -100,10 +103,9 @@ def test_the_core_options_and_stabilisers_together_train(data_root):
 def test_adversary_steps_draw_fresh_batches(data_root):
     """With two discriminator updates per step, each step consumes two batches per domain."""
     source, target = get_split('mnist', 'train'), get_split('usps', 'train')
-    settings = Settings(adversary_steps=2)
+    settings = adaptation_settings(adversary_steps=2)
     with tf.Graph().as_default():
-        build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
-                            adversary_layers=(8,), settings=settings)
+        build_adda_training(source, target, lenet, settings, seed=0)
         ops = tf.get_default_graph().get_operations()
         # the target net is built for the two forward passes of each step (plus its variables)
         get_next = [op for op in ops if op.type == 'IteratorGetNext']
@@ -111,8 +113,8 @@ def test_adversary_steps_draw_fresh_batches(data_root):
 
 
 def test_separate_adversary_learning_rate_changes_only_the_discriminator(data_root):
-    base = run_adaptation(Settings(), steps=2)
-    slow = run_adaptation(Settings(adversary_lr=0.0), steps=2)
+    base = run_adaptation(adaptation_settings(), steps=2)
+    slow = run_adaptation(adaptation_settings(adversary_lr=0.0), steps=2)
     # with a zero discriminator rate the first mapping step is the same (same discriminator)
     np.testing.assert_allclose(base[2]['mapping_loss'][0], slow[2]['mapping_loss'][0], rtol=1e-5)
     assert not np.allclose(base[2]['mapping_loss'][1], slow[2]['mapping_loss'][1])
@@ -152,7 +154,7 @@ def test_pseudo_labels_count_only_confident_images_and_train_only_the_student(tf
 
 
 def test_self_training_adaptation_sees_two_views_and_trains(data_root):
-    settings = Settings(target_pseudo=1.0, pseudo_threshold=0.0, target_augment=0.2)
+    settings = adaptation_settings(target_pseudo=1.0, pseudo_threshold=0.0, target_augment=0.2)
     graph, before, out, after = run_adaptation(settings, steps=3)
     assert all(np.all(np.isfinite(out[k])) for k in out)
     assert [k for k in before if not np.array_equal(before[k], after[k])]
@@ -162,8 +164,8 @@ def test_self_training_adaptation_sees_two_views_and_trains(data_root):
     assert images.shape.as_list() == augmented.shape.as_list()
     # the pseudo-labels train the network on the second view: with no augmentation (the view
     # is the image itself) the same seed trains to other weights
-    _, _, _, same_view = run_adaptation(Settings(target_pseudo=1.0, pseudo_threshold=0.0,
-                                                 target_augment=0.0), steps=3)
+    _, _, _, same_view = run_adaptation(adaptation_settings(
+        target_pseudo=1.0, pseudo_threshold=0.0, target_augment=0.0), steps=3)
     assert any(not np.allclose(after[k], same_view[k], rtol=1e-5, atol=1e-6) for k in after)
 
 
@@ -234,11 +236,11 @@ def test_vat_adaptation_trains_and_repeats_with_the_seed(data_root):
     differently than without it), and the same seed gives the same run again. (That the
     directions are keyed by the step, so a resumed run draws the same, is
     tests/test_cli.py's resume test.)"""
-    base = run_adaptation(Settings(target_infomax=0.1), steps=2)
-    vat = run_adaptation(Settings(target_infomax=0.1, target_vat=1.0,
-                                           vat_radius=2.0), steps=2)
-    again = run_adaptation(Settings(target_infomax=0.1, target_vat=1.0,
+    base = run_adaptation(adaptation_settings(target_infomax=0.1), steps=2)
+    vat = run_adaptation(adaptation_settings(target_infomax=0.1, target_vat=1.0,
                                              vat_radius=2.0), steps=2)
+    again = run_adaptation(adaptation_settings(target_infomax=0.1, target_vat=1.0,
+                                               vat_radius=2.0), steps=2)
     assert_term_changes_training_only(base, vat)
     for k in vat[3]:
         np.testing.assert_array_equal(vat[3][k], again[3][k])
@@ -274,8 +276,8 @@ def test_centroid_self_training_adaptation_trains_and_keeps_its_centroids(data_r
     """--target_centroid: the centroids are a global variable (so the training state saves
     them and a resumed run continues them), filled by the steps; the term changes training
     but not the first step's losses (computed before any update)."""
-    base = run_adaptation(Settings(target_infomax=0.1), steps=2)
-    settings = Settings(target_infomax=0.1, target_centroid=1.0, centroid_momentum=0.5)
+    base = run_adaptation(adaptation_settings(target_infomax=0.1), steps=2)
+    settings = adaptation_settings(target_infomax=0.1, target_centroid=1.0, centroid_momentum=0.5)
     centroids = {}
     result = run_adaptation(settings, steps=2, fetch_globals=centroids)
     assert_term_changes_training_only(base, result)
@@ -339,8 +341,8 @@ def usps_bank_slots():
 def test_neighbour_pseudo_labels_train_and_fill_their_bank(data_root):
     """--pseudo_neighbours: the bank is a global variable (the training state saves it), one
     slot written per step, and the term changes training but not the first step's losses."""
-    own = run_adaptation(Settings(target_pseudo=1.0, pseudo_threshold=0.0), steps=2)
-    settings = Settings(target_pseudo=1.0, pseudo_threshold=0.0, pseudo_neighbours=3)
+    own = run_adaptation(adaptation_settings(target_pseudo=1.0, pseudo_threshold=0.0), steps=2)
+    settings = adaptation_settings(target_pseudo=1.0, pseudo_threshold=0.0, pseudo_neighbours=3)
     bank = {}
     result = run_adaptation(settings, steps=2, fetch_globals=bank)
     assert_term_changes_training_only(own, result)
@@ -359,10 +361,9 @@ def test_more_neighbours_than_the_bank_holds_is_refused(data_root):
     from adda.errors import AddaError
     target = get_split('usps', 'train')
     slots = usps_bank_slots()
-    settings = Settings(target_pseudo=1.0, pseudo_neighbours=slots * 8 + 1)
+    settings = adaptation_settings(target_pseudo=1.0, pseudo_neighbours=slots * 8 + 1)
     with tf.Graph().as_default(), pytest.raises(AddaError) as error:
-        build_adda_training(get_split('mnist', 'train'), target, lenet, 8, 1e-2, 'adam',
-                            seed=0, adversary_layers=(8,), settings=settings)
+        build_adda_training(get_split('mnist', 'train'), target, lenet, settings, seed=0)
     assert str(error.value) == (
         '--pseudo_neighbours {} is more than the {} target images the neighbour bank holds '
         '({} batches of 8)'.format(slots * 8 + 1, slots * 8, slots))

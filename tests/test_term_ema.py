@@ -2,10 +2,9 @@
 import numpy as np
 
 from adda.compat import tf
-from adda.terms import Settings
 from adda.terms.ema import MovingAverage
 from conftest import run_tool
-from test_recipe import run_adaptation
+from test_recipe import adaptation_settings, run_adaptation
 
 
 def test_moving_average_update_rule(tf_graph):
@@ -26,7 +25,7 @@ def test_moving_average_update_rule(tf_graph):
 def test_the_snapshot_is_the_average(data_root):
     """The snapshot saves the shadows under the target's keys; they start at the restored
     weights (after_restore) and follow the trained ones."""
-    graph, before, out, after = run_adaptation(Settings(ema=0.5))
+    graph, before, out, after = run_adaptation(adaptation_settings(ema=0.5))
     assert all(np.all(np.isfinite(out[k])) for k in out)
     assert [t.name for t in graph.terms] == ['ema']
     assert all(v.op.name.startswith('ema/') for v in graph.snapshot_vars.values())

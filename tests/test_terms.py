@@ -13,8 +13,9 @@ import pytest
 from conftest import ROOT
 
 import adda.terms
-from adda.terms import (CORE_OPTIONS, FAITHFUL, TERMS, Settings, examples, help_options,
-                        option_names, record)
+from adda.terms import (CORE_OPTIONS, TERMS, examples, help_options, option_names, record,
+                        switched_on)
+from adda.tools.train_adda import Settings
 
 
 def test_every_module_of_the_package_is_a_registered_term():
@@ -30,10 +31,15 @@ def test_every_module_of_the_package_is_a_registered_term():
 
 
 def test_no_term_is_on_by_default():
-    assert FAITHFUL.terms == ()
-    assert Settings().values == record({})
+    assert switched_on(Settings()) == ()
+    recorded = Settings().record()
+    assert list(recorded)[-len(option_names()):] == list(option_names())
+    assert dict((name, recorded[name]) for name in option_names()) == record({})
     for term in TERMS:
-        assert Settings(**examples(term)).terms[-1] is term
+        assert switched_on(Settings(**examples(term)))[-1] is term
+        values = examples(term)
+        assert dict((k, v) for k, v in Settings(**values).record().items()
+                    if k in option_names()) == record(values)
 
 
 def test_train_adda_options_come_from_the_registry_in_order():

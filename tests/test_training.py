@@ -7,6 +7,7 @@ from adda.data import get_split
 from adda.adaptation import build_adda_training
 from adda.graphs import build_source_training, lr_at, scheduled_lr
 from adda.models import get_model_fn
+from adda.tools import train, train_adda
 from adda.training import format_losses
 
 lenet = get_model_fn('lenet')
@@ -41,7 +42,8 @@ def test_source_steps_per_run_matches_single_steps(data_root, solver):
     split = get_split('mnist', 'train')
 
     def build():
-        return build_source_training(split, lenet, 16, 1e-3, solver, seed=1, stepsize=4)
+        return build_source_training(split, lenet, train.Settings(
+            batch_size=16, lr=1e-3, solver=solver, stepsize=4), seed=1)
     single = run_steps(build, [1] * 8)
     looped = run_steps(build, [4, 3, 1])
     assert single[0].shape == (8, 1)
@@ -53,8 +55,8 @@ def test_adda_steps_per_run_matches_single_steps(data_root):
     source, target = get_split('mnist', 'train'), get_split('usps', 'train')
 
     def build():
-        return build_adda_training(source, target, lenet, 16, 2e-4, 'adam', seed=1,
-                                   adversary_layers=(20, 20))
+        return build_adda_training(source, target, lenet, train_adda.Settings(
+            batch_size=16, lr=2e-4, solver='adam', adversary=(20, 20)), seed=1)
     single = run_steps(build, [1] * 6)
     looped = run_steps(build, [6])
     assert single[0].shape == (6, 2)
@@ -64,8 +66,8 @@ def test_adda_steps_per_run_matches_single_steps(data_root):
 def test_adaptation_trains_only_target_and_discriminator(data_root):
     source, target = get_split('mnist', 'train'), get_split('usps', 'train')
     with tf.Graph().as_default():
-        graph = build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
-                                    adversary_layers=(8,))
+        graph = build_adda_training(source, target, lenet, train_adda.Settings(
+            batch_size=8, lr=1e-2, solver='adam', adversary=(8,)), seed=0)
         watched = {v.op.name: v for v in tf.global_variables()
                    if v.op.name.split('/')[0] in ('source', 'target', 'adversary')
                    and v.op.name.endswith(('weights', 'biases'))}
@@ -102,8 +104,8 @@ def test_log_line_format_matches_the_original():
 def test_adapting_the_encoder_keeps_the_source_classifier(data_root):
     source, target = get_split('mnist', 'train'), get_split('usps', 'train')
     with tf.Graph().as_default():
-        graph = build_adda_training(source, target, lenet, 8, 1e-2, 'adam', seed=0,
-                                    adversary_layers=(8,), feature_layer='fc3')
+        graph = build_adda_training(source, target, lenet, train_adda.Settings(
+            batch_size=8, lr=1e-2, solver='adam', adversary=(8,), adversary_layer='fc3'), seed=0)
         assert tf.global_variables('adversary/fc1/weights')[0].shape.as_list() == [500, 8]
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
@@ -121,7 +123,8 @@ def test_unknown_feature_layer(data_root):
     split = get_split('usps', 'train')
     with tf.Graph().as_default():
         with pytest.raises(AddaError, match="unknown layer 'fc9' of lenet"):
-            build_adda_training(split, split, lenet, 8, 1e-3, 'adam', seed=0, feature_layer='fc9')
+            build_adda_training(split, split, lenet, train_adda.Settings(
+                batch_size=8, lr=1e-3, solver='adam', adversary_layer='fc9'), seed=0)
 
 
 def test_ignore_label_averages_over_the_kept_examples(tf_graph):

@@ -21,33 +21,26 @@ import collections
 import importlib
 import pkgutil
 
-from adda.cli import NON_NEGATIVE, POSITIVE, FiniteFloat, option
+from adda.cli import NON_NEGATIVE, POSITIVE, RECIPE, FiniteFloat
+from adda.options import AS_GIVEN
+from adda.options import Option as ToolOption
 
-RECIPE = 'Stabilisers and recipe'
-AS_GIVEN = object()  # an option recorded as given, whether its term is on or not
 # The target network's layer whose features the terms compare images by (the class centroids,
 # the neighbour bank): lenet's layer under the logits.
 SIMILARITY_LAYER = 'fc3'
 LOGITS = 'logits'
 
 
-class Option(object):
-    """An option of train_adda.py: ``--name``, its click ``type``, ``default`` and ``help``,
-    its --help section ``group``, the value config.yaml records when its term is off
-    (``off``; AS_GIVEN: the given value), the change that ``added`` it, the text the docs
-    show as its default (``shown``, else derived from ``default``) and a value that switches
-    on what it sets, for tests (``example``)."""
+class Option(ToolOption):
+    """An option of train_adda.py that defines the run (adda.options.Option), in the
+    Stabilisers and recipe section unless told otherwise: ``--name``, its click ``type``,
+    ``default`` and ``help``, the value config.yaml records when its term is off (``off``;
+    AS_GIVEN: the given value), the change that ``added`` it, the text the docs show as its
+    default (``shown``, else derived from ``default``) and a value that switches on what it
+    sets, for tests (``example``)."""
 
-    def __init__(self, name, type, default, help, group=RECIPE, off=AS_GIVEN, added=None,
-                 shown=None, example=None):
-        self.name, self.type, self.default, self.help = name, type, default, help
-        self.group, self.off, self.added, self.example = group, off, added, example
-        self.shown = shown if shown is not None else (
-            '0' if default == 0 else str(default))
-
-    def click_option(self):
-        return option('--' + self.name, type=self.type, default=self.default,
-                      group=self.group, help=self.help)
+    def __init__(self, name, type, default, help, group=RECIPE, **kwargs):
+        super(Option, self).__init__(name, type, default, help, group, run=True, **kwargs)
 
 
 class Term(object):
@@ -137,6 +130,9 @@ def _discover():
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
     if duplicates:
         raise ValueError('adaptation options declared twice: {}'.format(', '.join(duplicates)))
+    for term in found:
+        for opt in term.options:
+            opt.term = term
     return tuple(found)
 
 
@@ -173,13 +169,6 @@ def option_names():
     return tuple(o.name for o, _ in recorded_options())
 
 
-def click_options(fn):
-    """Decorate a click command with every adaptation option, in --help order."""
-    for opt in reversed(help_options()):
-        fn = opt.click_option()(fn)
-    return fn
-
-
 def record(values):
     """What config.yaml records for ``values`` (option name -> value; missing ones take
     their defaults): every option in order, an off term's options at their ``off`` values."""
@@ -188,34 +177,15 @@ def record(values):
     if unknown:
         raise TypeError('unknown adaptation options: {}'.format(', '.join(unknown)))
     given.update(values)
-    recorded = collections.OrderedDict()
-    for opt, term in recorded_options():
-        off = term is not None and opt.off is not AS_GIVEN and not term.is_on(given)
-        recorded[opt.name] = opt.off if off else given[opt.name]
-    return recorded
+    return collections.OrderedDict((o.name, o.recorded_value(given))
+                                   for o, _ in recorded_options())
 
 
-class Settings(object):
-    """Every adaptation option's value as recorded (``record``), by attribute; ``terms``: the
-    terms that are on, in ``position`` order."""
-
-    def __init__(self, **values):
-        self.values = record(values)
-        self.terms = tuple(t for t in TERMS if t.is_on(self.values))
-
-    def __getattr__(self, name):
-        try:
-            return self.__dict__['values'][name]
-        except KeyError:
-            raise AttributeError(name)
-
-    def __repr__(self):
-        defaults = record({})
-        changed = ['{}={!r}'.format(k, v) for k, v in self.values.items() if v != defaults[k]]
-        return 'Settings({})'.format(', '.join(changed))
-
-
-FAITHFUL = Settings()
+def switched_on(settings):
+    """The terms that ``settings`` (an object with a field per option) switches on, in
+    ``position`` order."""
+    values = dict((o.name, getattr(settings, o.name)) for o in help_options())
+    return tuple(term for term in TERMS if term.is_on(values))
 
 
 def examples(term):
@@ -243,5 +213,5 @@ def runs_on(term, device):
     return device not in term.refused
 
 
-__all__ = ['AS_GIVEN', 'CORE_OPTIONS', 'FAITHFUL', 'LOGITS', 'Option', 'RECIPE',
-           'SIMILARITY_LAYER', 'Settings', 'TERMS', 'Term']
+__all__ = ['AS_GIVEN', 'CORE_OPTIONS', 'LOGITS', 'Option', 'RECIPE', 'SIMILARITY_LAYER', 'TERMS',
+           'Term', 'record', 'switched_on']

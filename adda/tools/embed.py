@@ -6,8 +6,9 @@ import os
 
 import click
 
-from adda.cli import (LAYERS, POSITIVE, adda_command, check_dataset, command, device_options,
-                      option, parse_dataset_split, select_gpu)
+from adda.cli import (DATA, DEVICE, LAYERS, OUTPUT, POSITIVE, adda_command, check_dataset,
+                      parse_dataset_split, select_gpu)
+from adda.options import DEVICE_OPTIONS, Argument, Option, Tool
 from adda.errors import AddaError
 
 MARKERS = {'source': 'o', 'target': 'x'}
@@ -63,31 +64,32 @@ def draw(panels, path, layer):
     plt.close(figure)
 
 
-@command()
-@click.argument('source')
-@click.argument('target')
-@click.argument('model')
-@click.argument('weights', nargs=-1, required=True)
-@option('--output', required=True, type=click.Path(dir_okay=False),
-        help='The picture to write (PNG, or another format matplotlib knows by its extension).')
-@option('--layer', default='fc3', type=click.Choice(LAYERS), group='Data and model',
-        help="The layer whose output is embedded (fc3: the encoder's output).")
-@option('--images', default=1000, type=POSITIVE, group='Data and model',
-        help='Images per domain: a fixed-seed sample (seed 0) of each split.')
-@option('--title', 'titles', multiple=True, group='Output',
-        help='A panel title per WEIGHTS, in order [default: the snapshot\'s name].')
-@option('--perplexity', default=30.0, type=click.FloatRange(min=2.0), group='Output',
-        help="t-SNE's perplexity (roughly, how many neighbours each point has).")
-@option('--seed', default=0, type=click.IntRange(min=0), group='Output',
-        help="t-SNE's random state.")
-@option('--points', type=click.Path(dir_okay=False), group='Output',
-        help='Also write the 2-D points, domains and classes as YAML to this file.')
-@option('--batch_size', default=1000, type=POSITIVE, group='Device',
-        help='Images per session call.')
-@device_options
+TOOL = Tool(
+    'embed',
+    Argument('source'), Argument('target'), Argument('model'),
+    Argument('weights', nargs=-1, required=True),
+    Option('output', click.Path(dir_okay=False), required=True,
+           help='The picture to write (PNG, or another format matplotlib knows by its '
+                'extension).'),
+    Option('layer', click.Choice(LAYERS), 'fc3', "The layer whose output is embedded (fc3: the "
+           "encoder's output).", DATA),
+    Option('images', POSITIVE, 1000, 'Images per domain: a fixed-seed sample (seed 0) of each '
+           'split.', DATA),
+    Option('titles', flags=('--title',), multiple=True, group=OUTPUT,
+           help='A panel title per WEIGHTS, in order [default: the snapshot\'s name].'),
+    Option('perplexity', click.FloatRange(min=2.0), 30.0, "t-SNE's perplexity (roughly, how "
+           "many neighbours each point has).", OUTPUT),
+    Option('seed', click.IntRange(min=0), 0, "t-SNE's random state.", OUTPUT),
+    Option('points', click.Path(dir_okay=False), group=OUTPUT,
+           help='Also write the 2-D points, domains and classes as YAML to this file.'),
+    Option('batch_size', POSITIVE, 1000, 'Images per session call.', DEVICE),
+    DEVICE_OPTIONS,
+)
+
+
+@TOOL.command
 @adda_command
-def main(source, target, model, weights, output, layer, images, titles, perplexity, seed, points,
-         batch_size, gpu, device, precision):
+def main(settings):
     """Embed MODEL's LAYER features of SOURCE and TARGET images (each dataset:split) in 2-D, one
     panel per WEIGHTS (a checkpoint prefix or a run folder), side by side.
 
@@ -96,65 +98,83 @@ def main(source, target, model, weights, output, layer, images, titles, perplexi
     source model, then the adapted model of a run. The labels of both splits colour the points
     (the picture uses target labels; nothing is chosen with it).
     """
-    source_name, source_split = parse_dataset_split(source, 'source')
-    target_name, target_split = parse_dataset_split(target, 'target')
+    source_name, source_split = parse_dataset_split(settings.source, 'source')
+    target_name, target_split = parse_dataset_split(settings.target, 'target')
     check_dataset(source_name, source_split)
     check_dataset(target_name, target_split)
-    if titles and len(titles) != len(weights):
+    if settings.titles and len(settings.titles) != len(settings.weights):
         raise AddaError('{} --title for {} WEIGHTS: give one per WEIGHTS, or none'.format(
-            len(titles), len(weights)))
+            len(settings.titles), len(settings.weights)))
     from adda.checks import check_output_file
-    check_output_file(output, '--output')
-    check_output_file(points, '--points')
-    select_gpu(gpu)
+    check_output_file(settings.output, '--output')
+    check_output_file(settings.points, '--points')
+    select_gpu(settings.gpu)
+    from adda.checkpoints import resolve_weights
+    from adda.checks import ModelShapes, check_weights
+    from adda.models import get_model_fn
+    from adda.util import write_yaml
+
+    model_fn = get_model_fn(settings.model)
+    shapes = ModelShapes(model_fn)
+    paths = [resolve_weights(w) for w in settings.weights]
+    for path in paths:
+        check_weights(path, shapes, option='WEIGHTS')
+    splits, domains, classes = sampled_splits(((source_name, source_split),
+                                               (target_name, target_split)), settings.images)
+    panels, record = embed_panels(settings, model_fn, paths, splits, domains, classes)
+    draw(panels, settings.output, settings.layer)
+    logging.info('Wrote %s', settings.output)
+    if settings.points:
+        write_yaml(settings.points, {
+            'layer': settings.layer, 'source': settings.source, 'target': settings.target,
+            'domains': domains.tolist(), 'classes': classes.tolist(), 'panels': record})
+    return 0
+
+
+def sampled_splits(names, images):
+    """(OrderedDict domain -> the fixed-seed sample of at most ``images`` of its split, each
+    point's domain, each point's class) for the source's and the target's (name, split)."""
     import collections
 
     import numpy as np
 
-    from adda.checkpoints import resolve_weights
-    from adda.checks import ModelShapes, check_weights
     from adda.data import get_split
-    from adda.models import get_model_fn
-    from adda.session import session_config
-    from adda.snapshot_outputs import Snapshot, outputs_per_snapshot, sample_indices, sample_of
-    from adda.util import write_yaml
-
-    model_fn = get_model_fn(model)
-    shapes = ModelShapes(model_fn)
-    paths = [resolve_weights(w) for w in weights]
-    for path in paths:
-        check_weights(path, shapes, option='WEIGHTS')
+    from adda.snapshot_outputs import sample_indices, sample_of
     splits = collections.OrderedDict()
     classes = []
-    for domain, name, split in (('source', source_name, source_split),
-                                ('target', target_name, target_split)):
+    for domain, (name, split) in zip(('source', 'target'), names):
         data = get_split(name, split)
         splits[domain] = sample_of(data, images)
         classes.append(np.asarray(data.labels)[sample_indices(len(data.labels), images)])
     domains = np.array(['source'] * len(classes[0]) + ['target'] * len(classes[1]))
-    classes = np.concatenate(classes)
-    run_device = session_config(device, precision)
+    return splits, domains, np.concatenate(classes)
+
+
+def embed_panels(settings, model_fn, paths, splits, domains, classes):
+    """(a panel per snapshot of ``paths``: (title, 2-D points, domains, classes); what the
+    points file records of each), the source images through the first snapshot."""
+    import numpy as np
+
+    from adda.session import session_config
+    from adda.snapshot_outputs import Snapshot, outputs_per_snapshot
+    run_device = session_config(settings.device, settings.precision)
     panels, record, source_features = [], [], None
     snapshots = [Snapshot(i, p) for i, p in enumerate(paths)]
-    for snapshot, outputs in outputs_per_snapshot(splits, model_fn, snapshots, batch_size,
-                                                  run_device, model, layer):
+    for snapshot, outputs in outputs_per_snapshot(splits, model_fn, snapshots,
+                                                  settings.batch_size, run_device,
+                                                  settings.model, settings.layer):
         if source_features is None:  # ADDA's frozen source network: the first WEIGHTS
             source_features = outputs['source'].features
         features = np.concatenate([source_features, outputs['target'].features])
         logging.info('t-SNE of %d x %d features of %s', features.shape[0], features.shape[1],
                      snapshot.path)
-        xy = embed_2d(features.astype(np.float64), perplexity, seed)
-        title = titles[snapshot.step] if titles else os.path.basename(snapshot.path)
+        xy = embed_2d(features.astype(np.float64), settings.perplexity, settings.seed)
+        title = settings.titles[snapshot.step] if settings.titles else \
+            os.path.basename(snapshot.path)
         panels.append((title, xy, domains, classes))
         record.append({'title': title, 'weights': os.path.abspath(snapshot.path),
                        'points': xy.round(4).tolist()})
-    draw(panels, output, layer)
-    logging.info('Wrote %s', output)
-    if points:
-        write_yaml(points, {'layer': layer, 'source': source, 'target': target,
-                            'domains': domains.tolist(), 'classes': classes.tolist(),
-                            'panels': record})
-    return 0
+    return panels, record
 
 
 if __name__ == '__main__':

@@ -5,29 +5,31 @@ import os
 
 import click
 
-from adda.cli import (POSITIVE, adda_command, check_dataset, command, device_options, option,
-                      select_gpu)
+from adda.cli import DEVICE, OUTPUT, POSITIVE, adda_command, check_dataset, select_gpu
+from adda.options import DEVICE_OPTIONS, Argument, Option, Tool
+
+TOOL = Tool(
+    'eval_classification',
+    Argument('dataset'), Argument('split'), Argument('model'), Argument('weights'),
+    Option('output', click.Path(dir_okay=False), group=OUTPUT,
+           help='Also write the results as YAML to this file.'),
+    Option('batch_size', POSITIVE, 1000, 'Images per session call.', DEVICE),
+    DEVICE_OPTIONS,
+)
 
 
 def format_array(values):
     return '  '.join('{:.3f}'.format(x) for x in values)
 
 
-@command()
-@click.argument('dataset')
-@click.argument('split')
-@click.argument('model')
-@click.argument('weights')
-@option('--batch_size', default=1000, type=POSITIVE, show_default=True,
-              help='Images per session call.')
-@option('--output', type=click.Path(dir_okay=False),
-              help='Also write the results as YAML to this file.')
-@device_options
+@TOOL.command
 @adda_command
-def main(dataset, split, model, weights, batch_size, output, gpu, device, precision):
+def main(settings):
     """Accuracy of MODEL with WEIGHTS (a checkpoint prefix or a folder) on DATASET's SPLIT."""
+    dataset, split, model, output = (settings.dataset, settings.split, settings.model,
+                                     settings.output)
     check_dataset(dataset, split)
-    select_gpu(gpu)
+    select_gpu(settings.gpu)
     import numpy as np
     from tqdm import tqdm
 
@@ -42,12 +44,12 @@ def main(dataset, split, model, weights, batch_size, output, gpu, device, precis
     from adda.util import write_yaml
 
     model_fn = get_model_fn(model)
-    weights = resolve_weights(weights)
+    weights = resolve_weights(settings.weights)
     data = get_split(dataset, split)
-    check_evaluation(model_fn, weights, [data], batch_size, output)
-    run_device = session_config(device, precision)
+    check_evaluation(model_fn, weights, [data], settings.batch_size, output)
+    run_device = session_config(settings.device, settings.precision)
     with tf.Graph().as_default():
-        graph = EvalGraph(data, model_fn, batch_size, scope=model)
+        graph = EvalGraph(data, model_fn, settings.batch_size, scope=model)
         with create_session(run_device) as sess:
             logging.info('Evaluating {}'.format(weights))
             restore(sess, graph.model_vars, weights)
@@ -62,7 +64,7 @@ def main(dataset, split, model, weights, batch_size, output, gpu, device, precis
     logging.info('    ' + '  '.join('{:>5}'.format(c) for c in range(len(class_accuracy))))
     logging.info('    ' + format_array(class_accuracy))
     logging.info('Overall accuracy:')
-    logging.info('    ' + str(overall))
+    logging.info('    {:.4f}'.format(overall))
     if output:
         write_yaml(output, {
             'dataset': dataset, 'split': split, 'model': model,

@@ -5,7 +5,8 @@ import os
 
 import click
 
-from adda.cli import POSITIVE, adda_command, command, option
+from adda.cli import DATA, OUTPUT, POSITIVE, adda_command
+from adda.options import Argument, Option, Tool
 
 INPUT_NAME = 'input_image'
 OUTPUT_NAME = 'output'
@@ -59,15 +60,19 @@ def strip_default_attrs(graph_def):
     return meta.graph_def
 
 
-@command()
-@click.argument('model')
-@click.argument('weights')
-@click.argument('output', type=click.Path(dir_okay=False))
-@option('--batch_size', '-N', default=1, type=POSITIVE, show_default=True,
-              help='Images per call: the first dimension of input_image.')
-@option('--as_text', is_flag=True, help='Write a text GraphDef (.pbtxt) instead.')
+TOOL = Tool(
+    'export_graph',
+    Argument('model'), Argument('weights'), Argument('output', type=click.Path(dir_okay=False)),
+    Option('batch_size', POSITIVE, 1, 'Images per call: the first dimension of input_image.',
+           DATA, flags=('--batch_size', '-N')),
+    Option('as_text', group=OUTPUT, is_flag=True,
+           help='Write a text GraphDef (.pbtxt) instead.'),
+)
+
+
+@TOOL.command
 @adda_command
-def main(model, weights, output, batch_size, as_text):
+def main(settings):
     """Freeze MODEL with WEIGHTS (a checkpoint prefix or a folder) into the GraphDef OUTPUT.
 
     Input: input_image, float32 [N, 28, 28, 1] for lenet, preprocessed (values in [0, 1]).
@@ -80,12 +85,13 @@ def main(model, weights, output, batch_size, as_text):
     from adda.errors import write_error
     from adda.util import atomic_output
 
+    output = settings.output
     check_output_file(output, 'OUTPUT')
-    graph_def, shape = freeze(model, weights, batch_size)
+    graph_def, shape = freeze(settings.model, settings.weights, settings.batch_size)
     with atomic_output(output, 'the graph') as tmp:  # whole or not at all
         try:
             tf.io.write_graph(graph_def, os.path.dirname(tmp) or '.', os.path.basename(tmp),
-                              as_text=as_text)
+                              as_text=settings.as_text)
         except tf.errors.OpError as e:
             raise write_error(output, e, 'the graph')
     ops = sorted(set(node.op for node in graph_def.node))

@@ -5,8 +5,9 @@ import os
 
 import click
 
-from adda.cli import (POSITIVE, adda_command, check_dataset, command, device_options, option,
+from adda.cli import (DEVICE, OUTPUT, POSITIVE, SELECTION, adda_command, check_dataset,
                       parse_dataset_split, select_gpu)
+from adda.options import DEVICE_OPTIONS, Argument, Option, Tool
 from adda.selection import CRITERIA, DEFAULT_CRITERION
 
 
@@ -42,31 +43,31 @@ def candidates_note(snapshots):
     return '{} snapshots'.format(adapted)
 
 
-@command()
-@click.argument('source')
-@click.argument('target')
-@click.argument('model')
-@click.argument('run_dir')
-@option('--criterion', type=click.Choice(list(CRITERIA)), default=DEFAULT_CRITERION,
-              show_default=True, help='What ranks the snapshots (all are printed).')
-@option('--source_val', default='test', show_default=True,
-              help="SOURCE's labelled split held out from training (source accuracy, DEV).")
-@option('--feature_layer', default='fc3', show_default=True,
-              help='The layer whose output DEV\'s domain classifier sees.')
-@option('--output', type=click.Path(dir_okay=False),
-              help='Also write the scores and the choice as YAML to this file.')
-@option('--without_source', is_flag=True,
-              help='Leave out the source model the run started from (by default a candidate, '
-                   'as step 0, so that the choice can be "do not adapt").')
-@option('--max_images', default=5000, type=click.IntRange(min=0), show_default=True,
-              help='Score each split on at most this many images (a fixed-seed sample, seed 0); '
-                   'bounds the cost of every criterion (SND compares every pair). 0: all.')
-@option('--batch_size', default=1000, type=POSITIVE, show_default=True,
-              help='Images per session call.')
-@device_options
+TOOL = Tool(
+    'select_snapshot',
+    Argument('source'), Argument('target'), Argument('model'), Argument('run_dir'),
+    Option('criterion', click.Choice(list(CRITERIA)), DEFAULT_CRITERION,
+           'What ranks the snapshots (all are printed).', SELECTION),
+    Option('source_val', None, 'test', "SOURCE's labelled split held out from training (source "
+           "accuracy, DEV).", SELECTION),
+    Option('feature_layer', None, 'fc3', 'The layer whose output DEV\'s domain classifier sees.',
+           SELECTION),
+    Option('without_source', group=SELECTION, is_flag=True,
+           help='Leave out the source model the run started from (by default a candidate, as '
+                'step 0, so that the choice can be "do not adapt").'),
+    Option('max_images', click.IntRange(min=0), 5000, 'Score each split on at most this many '
+           'images (a fixed-seed sample, seed 0); bounds the cost of every criterion (SND '
+           'compares every pair). 0: all.', SELECTION),
+    Option('output', click.Path(dir_okay=False), group=OUTPUT,
+           help='Also write the scores and the choice as YAML to this file.'),
+    Option('batch_size', POSITIVE, 1000, 'Images per session call.', DEVICE),
+    DEVICE_OPTIONS,
+)
+
+
+@TOOL.command
 @adda_command
-def main(source, target, model, run_dir, criterion, source_val, feature_layer, output,
-         without_source, max_images, batch_size, gpu, device, precision):
+def main(settings):
     """Rank every snapshot in RUN_DIR (an adaptation run's folder) by a label-free criterion
     and name the one to keep.
 
@@ -74,6 +75,10 @@ def main(source, target, model, run_dir, criterion, source_val, feature_layer, o
     read: the criteria see MODEL's outputs on the target images, on the SOURCE images and on
     SOURCE's --source_val split (with its labels).
     """
+    source, target, model, output = (settings.source, settings.target, settings.model,
+                                      settings.output)
+    criterion, source_val, feature_layer = (settings.criterion, settings.source_val,
+                                            settings.feature_layer)
     source_name, source_split = parse_dataset_split(source, 'source')
     target_name, target_split = parse_dataset_split(target, 'target')
     check_dataset(source_name, source_split)
@@ -81,7 +86,7 @@ def main(source, target, model, run_dir, criterion, source_val, feature_layer, o
     check_dataset(target_name, target_split)
     from adda.checks import check_output_file
     check_output_file(output, '--output')
-    select_gpu(gpu)
+    select_gpu(settings.gpu)
     from adda.data import get_split
     from adda.data.dataset import check_same_classes
     from adda.models import get_model_fn
@@ -93,21 +98,22 @@ def main(source, target, model, run_dir, criterion, source_val, feature_layer, o
 
     chosen_criterion = get_criterion(criterion)
     model_fn = get_model_fn(model)
-    snapshots = list_snapshots(run_dir, with_start=not without_source)
+    snapshots = list_snapshots(settings.run_dir, with_start=not settings.without_source)
     if source_val == source_split:
         logging.warning('--source_val is the source training split: source accuracy and DEV '
                         'then measure images the network was trained on')
-    run_device = session_config(device, precision)
+    run_device = session_config(settings.device, settings.precision)
     splits = [get_split(source_name, source_split), get_split(source_name, source_val),
               get_split(target_name, target_split)]
     check_same_classes(splits[1:])
-    sampled = sample_note(splits, max_images)
+    sampled = sample_note(splits, settings.max_images)
     logging.info('Scoring %d candidates (%s) on %s', len(snapshots), candidates_note(snapshots),
                  sampled)
     with tqdm(total=len(snapshots), unit='snapshot', leave=False, disable=None) as bar:
         results = score_snapshots(*splits, model_fn=model_fn, snapshots=snapshots,
-                                  batch_size=batch_size, run_device=run_device, scope=model,
-                                  feature_layer=feature_layer, max_images=max_images,
+                                  batch_size=settings.batch_size, run_device=run_device,
+                                  scope=model, feature_layer=feature_layer,
+                                  max_images=settings.max_images,
                                   progress=lambda: bar.update(1))
     chosen_step = choose([(s.step, scores[criterion]) for s, scores in results],
                          chosen_criterion.higher_is_better)
@@ -119,8 +125,8 @@ def main(source, target, model, run_dir, criterion, source_val, feature_layer, o
             'chosen': {'step': chosen.step, 'path': os.path.abspath(chosen.path)},
             'source': source, 'source_val': '{}:{}'.format(source_name, source_val),
             'target': target, 'model': model, 'feature_layer': feature_layer,
-            'run_dir': os.path.abspath(run_dir),
-            'source_model_candidate': not without_source,
+            'run_dir': os.path.abspath(settings.run_dir),
+            'source_model_candidate': not settings.without_source,
             'images': sampled,
             'snapshots': [{'step': s.step, 'path': os.path.abspath(s.path),
                            'scores': dict(scores)} for s, scores in results],

@@ -5,25 +5,25 @@ import os
 
 import click
 
-from adda.cli import (POSITIVE, adda_command, check_dataset, command, device_options, option,
+from adda.cli import (DEVICE, OUTPUT, POSITIVE, SELECTION, adda_command, check_dataset,
                       select_gpu)
+from adda.options import DEVICE_OPTIONS, Argument, Option, Tool
+
+TOOL = Tool(
+    'snapshot_curve',
+    Argument('dataset'), Argument('split'), Argument('model'), Argument('run_dir'),
+    Option('without_source', group=SELECTION, is_flag=True,
+           help='Leave out the source model the run started from (by default step 0).'),
+    Option('output', click.Path(dir_okay=False), group=OUTPUT,
+           help='Also write the per-snapshot accuracies as YAML to this file.'),
+    Option('batch_size', POSITIVE, 1000, 'Images per session call.', DEVICE),
+    DEVICE_OPTIONS,
+)
 
 
-@command()
-@click.argument('dataset')
-@click.argument('split')
-@click.argument('model')
-@click.argument('run_dir')
-@option('--output', type=click.Path(dir_okay=False),
-              help='Also write the per-snapshot accuracies as YAML to this file.')
-@option('--without_source', is_flag=True,
-              help='Leave out the source model the run started from (by default step 0).')
-@option('--batch_size', default=1000, type=POSITIVE, show_default=True,
-              help='Images per session call.')
-@device_options
+@TOOL.command
 @adda_command
-def main(dataset, split, model, run_dir, output, without_source, batch_size, gpu, device,
-         precision):
+def main(settings):
     """Accuracy of every snapshot in RUN_DIR on DATASET's SPLIT, for accuracy-over-iterations
     curves and for measuring snapshot-selection criteria.
 
@@ -31,10 +31,12 @@ def main(dataset, split, model, run_dir, output, without_source, batch_size, gpu
     oracle that a user without target labels cannot have; to choose a snapshot without them,
     use select_snapshot.
     """
+    dataset, split, model, output = (settings.dataset, settings.split, settings.model,
+                                     settings.output)
     check_dataset(dataset, split)
     from adda.checks import check_output_file
     check_output_file(output, '--output')
-    select_gpu(gpu)
+    select_gpu(settings.gpu)
     from collections import OrderedDict
 
     from adda.data import get_split
@@ -45,12 +47,13 @@ def main(dataset, split, model, run_dir, output, without_source, batch_size, gpu
     from adda.util import write_yaml
 
     model_fn = get_model_fn(model)
-    snapshots = list_snapshots(run_dir, with_start=not without_source)
+    snapshots = list_snapshots(settings.run_dir, with_start=not settings.without_source)
     data = get_split(dataset, split)
-    run_device = session_config(device, precision)
+    run_device = session_config(settings.device, settings.precision)
     curve = [(snapshot, accuracy(outputs['data'].logits, data.labels))
              for snapshot, outputs in outputs_per_snapshot(
-                 OrderedDict(data=data), model_fn, snapshots, batch_size, run_device, model)]
+                 OrderedDict(data=data), model_fn, snapshots, settings.batch_size, run_device,
+                 model)]
     best_step = choose([(s.step, a) for s, a in curve], True)
     by_step = {s.step: (s, a) for s, a in curve}
     if output:
@@ -59,7 +62,7 @@ def main(dataset, split, model, run_dir, output, without_source, batch_size, gpu
             return {'step': step, 'path': os.path.abspath(snapshot.path), 'accuracy': value}
         write_yaml(output, {
             'dataset': dataset, 'split': split, 'model': model, 'images': len(data),
-            'run_dir': os.path.abspath(run_dir),
+            'run_dir': os.path.abspath(settings.run_dir),
             'snapshots': [point(s.step) for s, _ in curve],
             'final': point(curve[-1][0].step),
             'oracle_uses_labels': point(best_step),

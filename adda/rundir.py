@@ -23,14 +23,20 @@ LOCK_FILE = FOLDER_LOCK
 LOG_FILE = 'train.log'
 CONFIG_FILE = 'config.yaml'
 DAMAGED_SUFFIX = '.damaged'
-# The options that define a run: --resume continues a run only with the same values.
-# (--iterations may grow: that is what resuming is for.) Then every adaptation option
-# (adda/terms/).
 ADAPTATION_SETTINGS = option_names()
-RUN_SETTINGS = ('dataset', 'split', 'source', 'target', 'model', 'solver', 'batch_size', 'lr',
-                'stepsize', 'seed', 'weights', 'weights_end', 'ignore_label', 'augment',
-                'augment_stroke', 'augment_zoom', 'augment_shear',
-                'adversary', 'adversary_leaky', 'adversary_layer') + ADAPTATION_SETTINGS
+
+
+def _run_settings():
+    """The options that define a run of either training tool, as they declare them (``run``,
+    adda/options.py): --resume continues a run only with the same values (--iterations may
+    grow: that is what resuming is for). train.py's, then train_adda.py's others, ending
+    with the adaptation options."""
+    from adda.tools import train, train_adda
+    names = list(train.TOOL.run_names())
+    return tuple(names + [n for n in train_adda.TOOL.run_names() if n not in names])
+
+
+RUN_SETTINGS = _run_settings()
 
 
 def choose_resume(output_dir, output, from_snapshot=False):
@@ -136,18 +142,6 @@ def _comparable(key, value):
     return value
 
 
-def command_defaults(command=None):
-    """Option name -> default of a click ``command`` (the running one when not given; {}
-    outside any)."""
-    if command is None:
-        import click
-        context = click.get_current_context(silent=True)
-        if context is None:
-            return {}
-        command = context.command
-    return {param.name: param.default for param in command.params}
-
-
 def recorded_adaptation(options):
     """The adaptation options of a run's config.yaml ``options`` as train_adda.py records them
     today (adda.terms.record): one the config lacks came after the run was made, and the run
@@ -155,15 +149,16 @@ def recorded_adaptation(options):
     return record({k: options[k] for k in ADAPTATION_SETTINGS if k in options})
 
 
-def setting_differences(old_options, new_options, defaults=None):
-    """['--name: old -> new'] for each run-defining option whose value differs (an option the
-    new run leaves unset, like --seed on resume, takes the old value; one the old run's
-    options lack takes what the tool would have recorded for that run: the adaptation
-    options' (recorded_adaptation), else its value in ``defaults``, option name -> default)."""
+def setting_differences(old_options, new_options, defaults=None, names=RUN_SETTINGS):
+    """['--name: old -> new'] for each run-defining option (``names``, in order) whose value
+    differs between two config.yaml ``options`` (an option the new run leaves unset, like
+    --seed on resume, takes the old value; one the old run's options lack takes what the tool
+    would have recorded for that run: the adaptation options' (recorded_adaptation), else its
+    value in ``defaults``, option name -> default)."""
     if any(key in new_options for key in ADAPTATION_SETTINGS):
         old_options = dict(old_options, **recorded_adaptation(old_options))
     lines = []
-    for key in RUN_SETTINGS:
+    for key in names:
         if key not in old_options and key not in new_options:
             continue
         # an option the old config lacks came after that run was made: the run had its default
@@ -182,17 +177,18 @@ def _show(value):
     return 'unset' if value is None else str(value)
 
 
-def class_differences(recorded, opts):
+def class_differences(recorded, options):
     """['classes of NAME: old -> new'] where a dataset of one's own now has other classes
-    (by label) than the run recorded."""
+    (by label) than the run recorded; ``options``: the new run's, as config.yaml records them."""
     from adda.data.custom import run_classes
-    now = run_classes(opts)
+    now = run_classes(options)
     return ['classes of {}: {} -> {}'.format(name, _show(recorded.get(name)), _show(now.get(name)))
             for name in sorted(set(recorded) | set(now)) if recorded.get(name) != now.get(name)]
 
 
-def check_resume_settings(output_dir, opts):
-    """--resume continues the run in ``output_dir`` only with the settings it started with."""
+def check_resume_settings(output_dir, settings):
+    """--resume continues the run in ``output_dir`` only with the settings it started with
+    (those its tool declares as defining the run, ``settings.tool.run_names()``)."""
     config = read_run_config(output_dir)
     if config is None or not isinstance(config.get('options'), dict):
         raise AddaError('cannot resume in {}: its {} is missing, so the settings of the run it '
@@ -201,8 +197,10 @@ def check_resume_settings(output_dir, opts):
     old = dict(config['options'])
     if config.get('seed') is not None:  # the seed the run used, drawn when not given
         old['seed'] = config['seed']
-    differences = setting_differences(old, opts, command_defaults())
-    differences += class_differences(config.get('classes') or {}, opts)
+    new = settings.record()
+    differences = setting_differences(old, new, settings.tool.defaults(),
+                                      settings.tool.run_names())
+    differences += class_differences(config.get('classes') or {}, new)
     if differences:
         raise AddaError('cannot resume in {}: the run there was started with other settings '
                         '(old -> new):\n  {}\nresume with the old settings, or start a new '
@@ -275,11 +273,11 @@ def _remove_run(output_dir, output):
     return files, others
 
 
-def prepare_run_dir(output_dir, opts):
+def prepare_run_dir(output_dir, settings):
     """Lock ``output_dir`` (created if needed) for this run, make sure it does not mix with
     another run, choose what ``--resume`` continues from, then start its train.log; returns
     (the ResumePoint or None, the FolderLock, which the run releases when it ends; the process's
-    exit releases it too).
+    exit releases it too). ``settings``: the training tool's (adda/options.py).
 
     Nothing is written, and nothing of an earlier run touched, before the folder is known to
     be free, the run it holds is known to be the one resumed (or ``--overwrite`` replaces it)
@@ -296,18 +294,18 @@ def prepare_run_dir(output_dir, opts):
     replaced, kept = 0, []
     try:
         stale = lock.acquire()
-        contents = run_contents(output_dir, opts['output'])
-        if opts.get('resume'):
-            resume, notes, damaged = choose_resume(output_dir, opts['output'],
-                                                   opts.get('resume_from_snapshot'))
+        contents = run_contents(output_dir, settings.output)
+        if settings.resume:
+            resume, notes, damaged = choose_resume(output_dir, settings.output,
+                                                   settings.resume_from_snapshot)
             if resume is not None:
-                check_resume_settings(output_dir, opts)
+                check_resume_settings(output_dir, settings)
         else:
             resume, notes, damaged = None, [], []
-            if contents and not opts.get('overwrite'):
+            if contents and not settings.overwrite:
                 _refuse_other_run(output_dir, contents)
             if contents:
-                replaced, kept = _remove_run(output_dir, opts['output'])
+                replaced, kept = _remove_run(output_dir, settings.output)
     except AddaError:
         lock.release()
         if created:

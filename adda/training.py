@@ -178,54 +178,53 @@ class Trainer(object):
         return 0
 
 
-def run_training(opts, build_graph, restore_initial, labels):
-    """Everything a training tool does once its arguments are parsed.
+def run_training(settings, build_graph, restore_initial, labels):
+    """Everything a training tool does once its arguments are parsed into ``settings`` (the
+    tool's, adda/options.py).
 
     ``build_graph(seed, start_step, plan)`` returns a TrainGraph in the default graph, built
     for the DevicePlan ``plan`` (steps per call, loss scaling, shards; decided here);
     ``restore_initial(sess, graph)`` loads starting weights when not resuming.
     Returns the exit status.
     """
-    output_dir = os.path.join(opts['snapshot_dir'], opts['output'])
-    if opts.get('resume') and opts.get('overwrite'):
+    output_dir = os.path.join(settings.snapshot_dir, settings.output)
+    if settings.resume and settings.overwrite:
         raise AddaError('--resume continues the run in {} and --overwrite replaces it: choose '
                         'one'.format(output_dir))
-    steps_per_run = opts['steps_per_run'] or DEFAULT_STEPS_PER_RUN
-    run_device = session_config(opts['device'], opts['precision'],
+    steps_per_run = settings.steps_per_run or DEFAULT_STEPS_PER_RUN
+    run_device = session_config(settings.device, settings.precision,
                                 iterations_per_loop=steps_per_run)
-    plan = DevicePlan(run_device, steps_per_run, opts.get('loss_scale'))
-    plan.check_schedule(opts['iterations'], opts['snapshot'])
-    opts.update(steps_per_run=plan.steps_per_run, shards=plan.shards,
-                loss_scale=plan.loss_scale.mode if plan.loss_scale.mode != 'fixed' else
-                plan.loss_scale.value)
-    resume, lock = prepare_run_dir(output_dir, opts)  # lock, intact state to resume, train.log
+    plan = DevicePlan(run_device, steps_per_run, settings.loss_scale)
+    plan.check_schedule(settings.iterations, settings.snapshot)
+    resume, lock = prepare_run_dir(output_dir, settings)  # lock, state to resume, train.log
     try:
-        return _train(opts, build_graph, restore_initial, labels, output_dir, run_device, plan,
-                      resume)
+        return _train(settings, build_graph, restore_initial, labels, output_dir, run_device,
+                      plan, resume)
     finally:
         lock.release()
 
 
-def _train(opts, build_graph, restore_initial, labels, output_dir, run_device, plan, resume):
+def _train(settings, build_graph, restore_initial, labels, output_dir, run_device, plan,
+           resume):
     """run_training once the run folder is locked and the state to resume chosen."""
-    seed = opts['seed']
-    if opts['resume']:
+    seed = settings.seed
+    if settings.resume:
         if resume is None:
             logging.info('Starting a new run in %s (nothing to resume there yet)', output_dir)
         elif seed is None:
             seed = _previous_seed(output_dir)
     start_step = resume[1] if resume else 0
-    plan.check_schedule(opts['iterations'], opts['snapshot'], start_step)
-    if start_step >= opts['iterations']:
+    plan.check_schedule(settings.iterations, settings.snapshot, start_step)
+    if start_step >= settings.iterations:
         logging.info('%s already ran %d of %d iterations: nothing to do', output_dir,
-                     start_step, opts['iterations'])
+                     start_step, settings.iterations)
         return 0
     with tf.Graph().as_default():
         seed = seed_everything(seed)
         graph = build_graph(seed, start_step, plan)
-        snapshots = Snapshots(output_dir, opts['output'], graph.snapshot_vars,
-                              max_to_keep=opts['keep'] or None)
-        _write_config(output_dir, opts, seed, run_device, start_step, plan.npu_form)
+        snapshots = Snapshots(output_dir, settings.output, graph.snapshot_vars,
+                              max_to_keep=settings.keep or None)
+        _write_config(output_dir, settings, seed, run_device, start_step, plan)
         logging.info('Training with %s', plan.describe())
         if plan.npu is not None:
             logging.info('npu_bridge: %s', plan.npu.describe())
@@ -238,9 +237,9 @@ def _train(opts, build_graph, restore_initial, labels, output_dir, run_device, p
                 restore_initial(sess, graph)
                 graph.after_restore(sess)
             graph.start(sess)
-            trainer = Trainer(graph, snapshots, opts['output'], output_dir, opts['iterations'],
-                              opts['display'], opts['snapshot'], opts['lr'], opts['stepsize'],
-                              start_step, labels)
+            trainer = Trainer(graph, snapshots, settings.output, output_dir, settings.iterations,
+                              settings.display, settings.snapshot, settings.lr,
+                              settings.stepsize, start_step, labels)
             return trainer.run(sess)
 
 
@@ -256,15 +255,25 @@ def _previous_seed(output_dir):
     return int(seed)
 
 
-def _write_config(output_dir, opts, seed, run_device, start_step, npu_form=None):
+def recorded_options(settings, plan):
+    """config.yaml's ``options``: the settings as the tool records them (adda/options.py), with
+    what the device plan decided (steps per call, shards, loss scaling)."""
+    loss_scale = plan.loss_scale
+    return settings.record(steps_per_run=plan.steps_per_run, shards=plan.shards,
+                           loss_scale=loss_scale.mode if loss_scale.mode != 'fixed' else
+                           loss_scale.value)
+
+
+def _write_config(output_dir, settings, seed, run_device, start_step, plan):
+    options = recorded_options(settings, plan)
     config = {
         'command': ' '.join(sys.argv),
-        'options': {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()},
+        'options': dict(options),
         'seed': seed,
         'start_step': start_step,
         'device': run_device.device,
         'precision': run_device.precision,
-        'npu_bridge': npu_form,  # the adapter's form on the NPU (v1, mid, v2), else None
+        'npu_bridge': plan.npu_form,  # the adapter's form on the NPU (v1, mid, v2), else None
         'adda': adda.__version__,
         'tensorflow': tf.__version__,
         'python': platform.python_version(),
@@ -272,8 +281,7 @@ def _write_config(output_dir, opts, seed, run_device, start_step, npu_form=None)
         'time': time.strftime('%Y-%m-%d %H:%M:%S %z'),
     }
     from adda.data.custom import run_classes
-    classes = run_classes(opts)
+    classes = run_classes(options)
     if classes:  # datasets of one's own only: built-in sets' runs record what they did
         config['classes'] = classes
     write_record(os.path.join(output_dir, CONFIG_FILE), config)
-

@@ -89,8 +89,7 @@ def main(settings):
             log_restore(var_dict)
             restore(sess, var_dict, settings.weights)
 
-    # until adda/training.py takes the settings object: the options as config.yaml records them
-    return run_training(settings.record(), build, restore_initial, labels=[''])
+    return run_training(settings, build, restore_initial, labels=[''])
 
 
 if __name__ == '__main__':

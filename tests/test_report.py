@@ -320,16 +320,6 @@ def test_chart_leaves_published_results_far_below_the_curves_to_the_bars(tmp_pat
             if line.get_gid() == 'published/usps-mnist'] == [0.912]
 
 
-def test_data_check_lists_missing_files(data_root):
-    check = [sys.executable, '-m', 'adda.data', 'check']
-    assert subprocess.call(check + ['mnist', 'usps1800'], cwd=ROOT) == 0
-    os.remove(str(data_root / 'svhn' / 'test_32x32.mat'))
-    out = subprocess.run(check + ['svhn'], cwd=ROOT, stdout=subprocess.PIPE,
-                         universal_newlines=True)
-    assert out.returncode == 1
-    assert out.stdout.strip() == 'missing: {}'.format(data_root / 'svhn' / 'test_32x32.mat')
-
-
 def test_reproduce_skips_finished_runs_and_absent_data(data_root, tmp_path):
     os.remove(str(data_root / 'svhn' / 'train_32x32.mat'))
     results = tmp_path / 'results'

@@ -1,7 +1,16 @@
-"""``python -m adda.data check NAME...``: list dataset files missing from the data root.
+"""``python -m adda.data check NAME...``: check datasets whole, every file read and decoded, and
+say what was found; ``python -m adda.data list``: the datasets under the data root.
 
-Exits 1 when a file is missing, so scripts can skip tasks whose data is absent; 2 when a name is
-unknown or a dataset of one's own is malformed.
+Exit statuses of ``check``:
+
+- 0: every dataset is whole; what was found is printed per dataset and split (images, labelled
+  or not, classes, image sizes, the cache of an image folder);
+- 1: files are missing (each printed as ``missing: <path>``, nothing else is read): scripts use
+  it to skip tasks whose data is absent;
+- 2: a name is unknown or a dataset is malformed (a bad file, a bad layout): one ``Error:`` line
+  each, on stderr.
+
+The same checks in-process: ``adda.data.check.check_datasets(names)``.
 """
 import os
 import sys
@@ -10,7 +19,7 @@ import click
 
 from adda.data import data_root, dataset_names, get_dataset, own_dataset_names
 from adda.data.cache import cache_dir
-from adda.errors import AddaError
+from adda.data.check import check_datasets
 
 
 @click.group()
@@ -20,16 +29,21 @@ def main():
 
 @main.command()
 @click.argument('names', nargs=-1, required=True)
-def check(names):
-    """Exit 0 when every file of the datasets NAMES is under the data root, else list them."""
-    try:
-        missing = [path for name in names for path in get_dataset(name).missing_files()]
-    except AddaError as e:
-        click.echo('Error: {}'.format(e), err=True)
-        sys.exit(2)
-    for path in missing:
+@click.option('--files-only', is_flag=True,
+              help='Only look for the files (no decoding): exit 1 when one is missing.')
+def check(names, files_only):
+    """Check the datasets NAMES whole: every file there, read and decoded (filling an image
+    folder's cache); then say what was found. Exit status 1 when files are missing, 2 when a
+    dataset is malformed."""
+    report = check_datasets(names, decode=not files_only)
+    for path in report.missing:
         click.echo('missing: {}'.format(path))
-    sys.exit(1 if missing else 0)
+    for line in report.problems:
+        click.echo('Error: {}'.format(line), err=True)
+    if not report.missing:
+        for line in report.lines():
+            click.echo(line)
+    sys.exit(report.status)
 
 
 @main.command('list')

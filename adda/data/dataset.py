@@ -83,6 +83,7 @@ class DatasetGroup(object):
     num_classes = 10
     classes = DIGITS
     own = False  # a dataset of one's own (adda.data.own), not a built-in set
+    kind = 'built-in set'
 
     def __init__(self, root=None):
         self.root = root or data_root()
@@ -149,6 +150,15 @@ class DatasetGroup(object):
 
     def load(self, split):
         raise NotImplementedError
+
+    def check_load(self, split, problems):
+        """``split(split)``, or None with its DatasetError's line appended to ``problems``
+        (image folders append every bad file's: adda.data.folders)."""
+        try:
+            return self.split(split)
+        except AddaError as e:
+            problems.append(str(e))
+            return None
 
     def missing_files(self):
         """Paths of this dataset's files that are not on disk (they would be downloaded)."""

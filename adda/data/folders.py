@@ -34,6 +34,9 @@ class ImageFolder(OwnDataset):
         super(ImageFolder, self).__init__(name, root)
         self._label_of = self._classes = None
         self._entries = {}
+        # split -> {'cache': path, 'cached': 'read', 'written' or 'not written', 'seconds': of
+        # decoding (None when read), 'sizes': the files' (height, width)}, once loaded
+        self.load_info = {}
 
     def split_path(self, split):
         return os.path.join(self.path, split)
@@ -146,18 +149,41 @@ class ImageFolder(OwnDataset):
         return files
 
     def load(self, split):
+        return self._load(split)
+
+    def check_load(self, split, problems):
+        """As ``split(split)``, but a bad file's line is appended to ``problems`` and decoding
+        goes on, to name every bad file; then None."""
+        if split in self._splits:
+            return self._splits[split]
+        try:
+            found = self._load(split, problems)
+        except DatasetError as e:
+            problems.append(str(e))
+            return None
+        if found is not None:
+            self._splits[split] = found
+        return found
+
+    def _load(self, split, errors=None):
         files = self.listing(split)
         folder = self.split_path(split)
         cache = FolderCache(self.name, folder, files)
         found = cache.read()
+        info = {'cache': cache.path, 'cached': 'read', 'seconds': None}
         if found is None:
             start = time.time()
-            found = decode_images([path for path, _, _, _ in files]), np.array(
-                [label for _, label, _, _ in files], np.int64)
+            images, sizes = decode_images([path for path, _, _, _ in files], errors,
+                                          desc='{} {}'.format(self.name, split))
+            if images is None:
+                return None
+            info['seconds'] = time.time() - start
             logging.info('Decoded %d images of %s in %.1f s', len(files), folder,
-                         time.time() - start)
-            cache.write(*found)
-        images, labels = found
+                         info['seconds'])
+            found = images, np.array([label for _, label, _, _ in files], np.int64), sizes
+            info['cached'] = 'written' if cache.write(*found) else 'not written'
+        images, labels, info['sizes'] = found
+        self.load_info[split] = info
         if images.dtype == np.uint8:
             images = images.astype(np.float32)
             images /= 255.0  # in place: the same values as the built-in sets' x / 255.0

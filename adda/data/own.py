@@ -21,7 +21,8 @@ class OwnDataset(DatasetGroup):
     .npz file's member names), without decoding: ``survey() -> {split: LABELLED, UNLABELLED or
     None (absent)}``, which subclasses implement. A labelled dataset has both splits; one with
     an unlabelled split may lack the other (``absent_error(splits)``: the DatasetError of
-    absent splits that must be there). ``classes`` comes from the labelled splits (None when none is).
+    absent splits that must be there). ``classes`` comes from the labelled splits (None when
+    none is).
     """
 
     own = True

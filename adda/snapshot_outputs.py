@@ -129,15 +129,21 @@ class OutputGraph(object):
             self._pipelines[name] = (batches, fetches, len(images_only))
         self.model_vars = collect_vars(scope)
 
-    def compute(self, sess):
+    def compute(self, sess, progress=None):
         """OrderedDict split name -> SplitOutputs for the weights now in the session.
 
         Only the first len(split) rows are kept, so a padded last batch changes nothing.
+        ``progress``: a tqdm-like bar, updated by the images of each batch.
         """
         from adda.data.pipeline import each_batch
         results = collections.OrderedDict()
         for name, (batches, fetches, size) in self._pipelines.items():
-            parts = list(each_batch(sess, batches, fetches))
+            parts = []
+            for part in each_batch(sess, batches, fetches):
+                parts.append(part)
+                if progress is not None:
+                    done = sum(len(p['logits']) for p in parts)
+                    progress.update(len(part['logits']) - max(0, done - size))
             logits = np.concatenate([p['logits'] for p in parts])[:size]
             features = (np.concatenate([p['features'] for p in parts])[:size]
                         if 'features' in fetches else None)

@@ -1,0 +1,108 @@
+"""The target accuracy of a run's models without target labels, with an interval.
+
+- The reported model (the adapted snapshot a run reports) is compared with the same model of
+  an independent run of the same task (another seed, its *twin*): the fraction of target
+  images on which the two agree estimates the accuracy (generalization disagreement equality:
+  Nakkiran and Bansal 2020; Jiang, Nagarajan, Baek and Kolter, ICLR 2022). Two runs can be
+  unequal, and |acc(A) - acc(B)| <= P(A != B): the interval is the agreement +- half the
+  disagreement.
+- A model the run started from (its source model) is compared with the reported model,
+  whose errors bound the difference: |acc(S) - P(S = R)| <= P(R wrong) (the check model of
+  Chuang, Torralba and Jegelka, ICML 2020). The interval is that bound, with the reported
+  model's accuracy at the low end of its interval.
+- Both are capped by what the predictions' class frequencies allow: a model cannot be right
+  on more images than sum_k min(predicted share of k, share of k), the shares taken as the
+  source's (a model that puts every image in one class is right on at most that class's
+  share, however much two such models agree).
+
+Confidence-based estimates (ATC, Garg et al., ICLR 2022; DoC, Guillory et al., ICCV 2021)
+were measured too and are kept here for the comparison in docs/results.md: adapted networks
+are confident whether or not they are right, so they overestimate (see there).
+"""
+import collections
+
+import numpy as np
+
+# accuracy: the estimate; low, high: its interval; method: how it was made; agreement: the
+# raw agreement it started from; cap: the class-frequency bound (None when it did not bind).
+Estimate = collections.namedtuple('Estimate', 'accuracy low high method agreement cap')
+
+TWIN = 'agreement with an independent run (twin)'
+REFERENCE = 'agreement with the reported model'
+
+
+def predictions(probabilities):
+    return np.argmax(np.asarray(probabilities), axis=1)
+
+
+def agreement(a, b):
+    """Fraction of images two prediction vectors give the same class."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or not len(a):
+        raise ValueError('agreement of {} and {} predictions'.format(len(a), len(b)))
+    return float(np.mean(a == b))
+
+
+def class_overlap(predicted, shares):
+    """sum_k min(share of images predicted as k, shares[k]): the most images (as a fraction)
+    a model with these predictions can have right when ``shares`` are the true class
+    frequencies."""
+    shares = np.asarray(shares, np.float64)
+    counts = np.bincount(np.asarray(predicted), minlength=len(shares))[:len(shares)]
+    return float(np.sum(np.minimum(counts / float(len(predicted)), shares / shares.sum())))
+
+
+def _capped(value, low, high, overlap):
+    cap = overlap if overlap < high else None
+    return (min(value, overlap), min(low, overlap), min(high, overlap)), cap
+
+
+def twin_estimate(predicted, twin_predicted, shares):
+    """The accuracy of a model from its agreement with its twin (see the module)."""
+    agreed = agreement(predicted, twin_predicted)
+    half = (1.0 - agreed) / 2.0
+    (value, low, high), cap = _capped(agreed, max(0.0, agreed - half), min(1.0, agreed + half),
+                                      class_overlap(predicted, shares))
+    return Estimate(value, low, high, TWIN, agreed, cap)
+
+
+def reference_estimate(predicted, reference_predicted, reference, shares):
+    """The accuracy of a model from its agreement with a reference model whose accuracy is
+    estimated as ``reference`` (an Estimate)."""
+    agreed = agreement(predicted, reference_predicted)
+    error = 1.0 - reference.low
+    (value, low, high), cap = _capped(agreed, max(0.0, agreed - error), min(1.0, agreed + error),
+                                      class_overlap(predicted, shares))
+    return Estimate(value, low, high, REFERENCE, agreed, cap)
+
+
+# --- confidence-based estimates (compared in docs/results.md, not used by the pipeline) ------
+
+def _confidence(probabilities):
+    return np.max(np.asarray(probabilities, np.float64), axis=1)
+
+
+def average_confidence(target_probabilities):
+    """AC: the mean of the highest probability."""
+    return float(np.mean(_confidence(target_probabilities)))
+
+
+def difference_of_confidences(val_probabilities, val_labels, target_probabilities):
+    """DoC (Guillory et al., ICCV 2021): source validation accuracy minus the drop of the mean
+    confidence from the source validation images to the target."""
+    val_accuracy = float(np.mean(predictions(val_probabilities) == np.asarray(val_labels)))
+    return val_accuracy - (average_confidence(val_probabilities) -
+                           average_confidence(target_probabilities))
+
+
+def thresholded_confidence(val_probabilities, val_labels, target_probabilities):
+    """ATC (Garg et al., ICLR 2022), maximum confidence: the threshold t at which the share of
+    source validation images above t is their accuracy; the estimate is the share of target
+    images above t."""
+    val_conf = _confidence(val_probabilities)
+    val_accuracy = float(np.mean(predictions(val_probabilities) == np.asarray(val_labels)))
+    if val_accuracy >= 1.0:
+        threshold = val_conf.min() - 1.0
+    else:
+        threshold = np.quantile(val_conf, 1.0 - val_accuracy)
+    return float(np.mean(_confidence(target_probabilities) > threshold))

@@ -1,4 +1,5 @@
-"""Exclusive locks between processes, in one place: ``flock`` on a file (lock_file, the one call of fcntl.flock).
+"""Exclusive locks between processes, in one place: ``flock`` on a file (``lock_file``, the
+one call of fcntl.flock).
 
 - ``FileLock(path)``: a task run's lock (<SNAPSHOT_DIR>/.locks/<run>.lock), the lock of a
   shared source model, and the report's (one report of a results folder at a time). Taken

@@ -10,66 +10,20 @@ refused before anything runs.
 import collections
 import os
 import shlex
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 
 from adda import records
+from adda.environment import (ENVIRONMENT, PAIR_ENVIRONMENT, ROOT, RunError,  # noqa: F401
+                              environment_help, settings_of)
 from adda.errors import AddaError
 from adda.locks import FileLock
+from adda.pinning import pin, platform_of
+from adda.pipeline import LOCKS, Pipeline, say
 from adda.tasks import TASKS, pair_task
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_BUSY = 75  # exit status when another process runs the same run (EX_TEMPFAIL)
 RECORD = 'run.yaml'
-LOCKS = '.locks'
-
-# The environment variables a run reads: name -> (default, meaning). Declared once: --help,
-# the docs' table (tests/test_tasks.py) and the code below read it.
-ENVIRONMENT = collections.OrderedDict([
-    ('SEED', ('0', 'seed of both training runs')),
-    ('PREFIX', ('<task>-seed<SEED>', "the run's name (or the argument): snapshots "
-                '<SNAPSHOT_DIR>/<PREFIX>_source and _adda, records <RESULTS_DIR>/<PREFIX>/; '
-                'with other iteration counts than the task\'s the default ends in '
-                '-it<source>+<adaptation>')),
-    ('SNAPSHOT_DIR', ('snapshot', 'where the snapshots go (relative: to the repository)')),
-    ('RESULTS_DIR', ('results', 'where the records go (relative: to the repository)')),
-    ('PYTHON', ('python', 'the interpreter for the tools')),
-    ('DEVICE', ('auto', 'every tool\'s --device (auto, cpu, gpu, npu)')),
-    ('PRECISION', ('', "every tool's --precision (mixed, fp32, ...) [default: the tools']")),
-    ('SOURCE_ITERATIONS', ('', "source training's iterations [default: the task's]")),
-    ('ADAPT_ITERATIONS', ('', "adaptation's iterations [default: the task's]")),
-    ('TRAIN_ARGS', ('', 'extra options for both training tools, split as the shell splits '
-                        'words (quotes keep a value with spaces whole)')),
-    ('PIN_DEVICE', ('', 'keep the run on one device of its platform: an NPU id '
-                        '(ASCEND_DEVICE_ID, DEVICE_ID), a GPU id (CUDA_VISIBLE_DEVICES) or CPU '
-                        'cores (taskset syntax: 3, 0-3, 0,2)')),
-    ('SKIP_FINISHED', ('', "1: do nothing when the run's evaluation records exist")),
-    ('RUN_LOCK', ('fail', 'when another process holds the run\'s lock '
-                          '(<SNAPSHOT_DIR>/.locks/<PREFIX>.lock): fail (exit status 75) or '
-                          'wait')),
-])
-
-
-# scripts/adapt.sh's own: which settings a task for any pair runs with (adda.tasks.pair_task).
-PAIR_ENVIRONMENT = collections.OrderedDict([
-    ('RECIPE', ('', '1: the general recipe and the label-free choice, as task '
-                    'SOURCE-TARGET-plus; else the faithful settings, task SOURCE-TARGET')),
-])
-
-
-class RunError(Exception):
-    """One 'Error:' line (or several), then exit with ``status``."""
-
-    def __init__(self, message, status=1):
-        Exception.__init__(self, message)
-        self.status = status
-
-
-def say(text):
-    print('\n==> {}'.format(text), flush=True)
 
 
 def usage(task):
@@ -90,23 +44,6 @@ def usage(task):
         'a bad argument, 75 another process runs this run, 130/143 interrupted (the same '
         'command resumes).', 96)
     return '\n'.join(lines)
-
-
-def environment_help(variables):
-    """'  NAME  meaning [default: ...]' lines, wrapped, for --help."""
-    lines = []
-    for name, (default, meaning) in variables.items():
-        text = meaning + (' [default: {}]'.format(default) if default else '')
-        lines += textwrap.wrap(text, 96, initial_indent='  {:18} '.format(name),
-                               subsequent_indent=' ' * 21)
-    return lines
-
-
-def settings_of(env):
-    """The environment's settings (ENVIRONMENT's names, defaults filled in but for PREFIX)."""
-    found = {name: env.get(name) or default for name, (default, _) in ENVIRONMENT.items()}
-    found['PREFIX'] = env.get('PREFIX') or ''
-    return found
 
 
 def _seed(text):
@@ -189,64 +126,6 @@ def same_run(folder, run):
     return old is not None and not record_differences(old, run.record())
 
 
-# --- pinning and locks ----------------------------------------------------------------------
-
-def parse_cores(text):
-    """Cores of a taskset list ('3', '0-3', '0,2,5-6'); ValueError when it is not one."""
-    cores = set()
-    for part in text.split(','):
-        low, _, high = part.partition('-')
-        if not low.isdigit() or (high and not high.isdigit()) or (high and int(high) < int(low)):
-            raise ValueError(text)
-        cores.update(range(int(low), int(high or low) + 1))
-    return sorted(cores)
-
-
-def usable_cores(text):
-    """The cores of ``text`` when this process may use every one, else None."""
-    try:
-        cores = parse_cores(text)
-    except ValueError:
-        return None
-    return cores if set(cores) <= os.sched_getaffinity(0) else None
-
-
-def platform_of(device, python):
-    """cpu, gpu or npu; auto resolved as the tools resolve it (asked of ``python``)."""
-    if device in ('cpu', 'gpu', 'npu'):
-        return device
-    if device != 'auto':
-        raise RunError('unknown DEVICE {} (choose from auto, cpu, gpu, npu)'.format(device))
-    try:
-        out = subprocess.run([python, '-c', 'from adda.session import resolve_device; '
-                                            'print(resolve_device("auto"))'], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             universal_newlines=True).stdout.strip().splitlines()
-    except OSError:
-        out = []
-    if not out or out[-1] not in ('cpu', 'gpu', 'npu'):
-        raise RunError('cannot tell which device DEVICE=auto means ({} could not run '
-                       'adda.session.resolve_device); set DEVICE to cpu, gpu or npu'.format(
-                           python))
-    return out[-1]
-
-
-def pin(device_id, platform, env):
-    """Keep this process and the tools it starts on ``device_id`` of ``platform``."""
-    if platform == 'npu':
-        env.update(ASCEND_DEVICE_ID=device_id, DEVICE_ID=device_id)
-    elif platform == 'gpu':
-        env['CUDA_VISIBLE_DEVICES'] = device_id
-    else:
-        cores = usable_cores(device_id)
-        if cores is None:
-            raise RunError('PIN_DEVICE={} is not a list of cores this process may use '
-                           '(taskset -c syntax: 3, 0-3, 0,2)'.format(device_id))
-        os.sched_setaffinity(0, cores)  # the tools inherit it and size their pools from it
-        env['OMP_NUM_THREADS'] = str(len(cores))
-    say('Pinned to {} {}'.format(platform, device_id))
-
-
 def lock(path, wait, name):
     """Hold ``path``'s flock for the rest of the process (the kernel drops it when the process
     ends, however it ends); returns the FileLock. When another process holds it: wait, or
@@ -259,124 +138,6 @@ def lock(path, wait, name):
         say('{} is running in another process (it holds {}): waiting for it'.format(name, path))
         held.acquire(wait=True)
     return held
-
-
-# --- the steps ------------------------------------------------------------------------------
-
-class Signals(object):
-    """SIGINT and SIGTERM stop the pipeline after the tool that runs (no further tool starts):
-    SIGTERM goes on to that tool (it saves and stops); SIGINT, which a terminal gives the whole
-    process group, reaches it by itself."""
-
-    def __init__(self):
-        self.child = None
-        self.caught = None
-
-    def _handle(self, signum, frame):
-        self.caught = self.caught or signum
-        if signum == signal.SIGTERM and self.child is not None and self.child.poll() is None:
-            self.child.send_signal(signum)
-
-    def __enter__(self):
-        self._previous = {s: signal.signal(s, self._handle)
-                          for s in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *exc):
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-
-class Pipeline(object):
-    """The steps of a Run, each tool a process; a failed tool stops it with its status."""
-
-    def __init__(self, run, env):
-        self.run, self.env = run, env
-        self.python = run.settings['PYTHON']
-        self.signals = None
-
-    def tool(self, name, *args):
-        command = [self.python, os.path.join('tools', name + '.py')] + [str(a) for a in args]
-        if self.signals.caught is None:
-            process = subprocess.Popen(command, env=self.env, cwd=ROOT)
-            self.signals.child = process
-            status = process.wait()
-            self.signals.child = None
-            if status:
-                raise RunError(None, 128 - status if status < 0 else status)
-        if self.signals.caught is not None:
-            raise RunError(None, 128 + self.signals.caught)
-
-    def evaluate(self, name, weights):
-        """NAME_{train,test}.yaml: ``weights`` on the target's two splits (the protocol's
-        reported split first)."""
-        run = self.run
-        for split in run.task.protocol.splits:
-            say('Evaluating {} on {} {}'.format(name, run.task.target, split))
-            self.tool('eval_classification', run.task.target, split, 'lenet', weights,
-                      '--output', os.path.join(run.results, '{}_{}.yaml'.format(name, split)),
-                      *run.device_args)
-
-    def select(self):
-        """The label-free choice, its evaluation, and every kept snapshot's accuracy."""
-        run, task = self.run, self.run.task
-        adapted = os.path.join(run.snapshot_dir, run.adapt_out)
-        say('Choosing a snapshot of {} without target labels'.format(run.adapt_out))
-        record = os.path.join(run.results, 'selection.yaml')
-        self.tool('select_snapshot', task.source + ':train', task.target + ':train', 'lenet',
-                  adapted, '--output', record, *run.device_args)
-        try:
-            chosen = records.read_record(record, 'chosen')['chosen']['path']
-        except (KeyError, TypeError) as e:
-            raise RunError('{}: has no chosen snapshot path ({})'.format(record, e))
-        self.evaluate('selected', chosen)
-        split = task.protocol.split
-        say('Accuracy of every kept snapshot on {} {} (for the curves; labels used here '
-            'only)'.format(task.target, split))
-        self.tool('snapshot_curve', task.target, split, 'lenet', adapted, '--output',
-                  os.path.join(run.results, task.curve_record + '.yaml'), *run.device_args)
-
-    def steps(self):
-        run, task = self.run, self.run.task
-        seed, snapshots = run.seed, run.snapshot_dir
-        say('Training the source model on {} train ({}, seed {})'.format(
-            task.source, run.source_out, seed))
-        # runs that share a source model (same name) train it once
-        with FileLock(os.path.join(snapshots, LOCKS, run.source_out + '.lock')):
-            self.tool('train', task.source, 'train', 'lenet', run.source_out,
-                      *(run.source_args + ['--seed', seed, '--resume', '--snapshot_dir',
-                                           snapshots] + run.device_args + run.train_args))
-        self.evaluate('source_only', os.path.join(snapshots, run.source_out))
-        say('Adapting {} -> {} ({}, seed {})'.format(task.source, task.target, run.adapt_out,
-                                                    seed))
-        self.tool('train_adda', task.source + ':train', task.target + ':train', 'lenet',
-                  run.adapt_out, '--weights', os.path.join(snapshots, run.source_out),
-                  *(run.adapt_args + ['--seed', seed, '--resume', '--snapshot_dir', snapshots] +
-                    run.device_args + run.train_args))
-        self.evaluate('adda', os.path.join(snapshots, run.adapt_out))
-        if task.select:
-            self.select()
-
-    def __call__(self):
-        started = time.time()
-        with Signals() as self.signals:
-            self.steps()
-        run = self.run
-        splits = run.task.protocol.splits
-        say('{} ({}): accuracy on {} {} / {}, after {} s'.format(
-            run.task.name, run.prefix, run.task.target, splits[0], splits[1],
-            int(time.time() - started)))
-        rows = [('Source only:', 'source_only'), ('ADDA:       ', 'adda')]
-        if run.task.select:
-            rows.append(('Chosen:     ', 'selected'))
-        for label, name in rows:
-            print('{} {} / {}'.format(label, *(accuracy_of(os.path.join(
-                run.results, '{}_{}.yaml'.format(name, split))) for split in splits)),
-                flush=True)
-
-
-def accuracy_of(path):
-    return '{:.4f}'.format(records.read_number(path, 'accuracy'))
 
 
 def parse_arguments(task, args):
@@ -399,13 +160,8 @@ def run_task(task, args, env=None):
     env = dict(os.environ if env is None else env)
     prefix = parse_arguments(task, args)
     settings = settings_of(env)
-    describe = env.get('DESCRIBE_RUN')
     run = Run(task, settings, prefix)
-    if describe == 'name':  # the default name of this run (for other scripts)
-        print(task.run_name(run.seed, settings['SOURCE_ITERATIONS'],
-                            settings['ADAPT_ITERATIONS']))
-        return 0
-    if describe == '1':  # the run.yaml this run would have
+    if env.get('DESCRIBE_RUN') == '1':  # the run.yaml this run would have (for the tests)
         sys.stdout.write(dump_record(run.record()))
         return 0
     old = read_record(run.results)
@@ -419,7 +175,9 @@ def run_task(task, args, env=None):
                  '(PREFIX or the first argument)'.format(run.results, run.snapshot_dir,
                                                          run.source_out, run.adapt_out)]))
     if settings['PIN_DEVICE']:
-        pin(settings['PIN_DEVICE'], platform_of(settings['DEVICE'], settings['PYTHON']), env)
+        platform = platform_of(settings['DEVICE'], settings['PYTHON'])
+        pin(settings['PIN_DEVICE'], platform, env)
+        say('Pinned to {} {}'.format(platform, settings['PIN_DEVICE']))
     if settings['RUN_LOCK'] not in ('fail', 'wait'):
         raise RunError('unknown RUN_LOCK {} (choose from fail, wait)'.format(
             settings['RUN_LOCK']))

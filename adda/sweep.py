@@ -16,21 +16,13 @@ import sys
 import threading
 import time
 
+from adda.environment import (ENVIRONMENT, ROOT, SWEEP_ENVIRONMENT, RunError,
+                              environment_help, settings_of)
 from adda.locks import FileLock
-from adda.run import (ENVIRONMENT, ROOT, RUN_BUSY, Run, RunError, environment_help,
-                      platform_of, same_run, settings_of, usable_cores)
+from adda.pinning import check_devices, default_devices, platform_of
+from adda.run import RUN_BUSY, Run, same_run
 from adda.tasks import DEFAULT_TASKS, TASKS
 
-SWEEP_ENVIRONMENT = collections.OrderedDict([
-    ('SEEDS', ('0 1 2 3 4', 'the seeds of every task')),
-    ('JOBS', ('', 'run up to this many runs at once, each pinned to one of DEVICES [default: '
-                  'the number of DEVICES; without JOBS and DEVICES one after another]')),
-    ('DEVICES', ('', 'one device per job: NPU or GPU ids ("0 1"), CPU cores in taskset syntax '
-                     '("0-3 4-7") [default: ids 0..JOBS-1; on the CPU, the cores split into '
-                     'JOBS sets]')),
-    ('LOG_DIR', ('<RESULTS_DIR>/logs', 'with JOBS or DEVICES: each run\'s output, appended to '
-                                       '<LOG_DIR>/<run>.log')),
-])
 SIGNALLED = (130, 143)
 
 
@@ -66,25 +58,6 @@ def whole_number(name, text):
     if not text.isdigit() or int(text) < 1:
         raise RunError('{}={} is not a whole number of at least 1'.format(name, text))
     return int(text)
-
-
-def check_devices(platform, devices):
-    for device in devices:
-        if platform == 'npu' and not device.isdigit():
-            raise RunError('DEVICES: {} is not an NPU id (0, 1, ...)'.format(device))
-        if platform == 'cpu' and usable_cores(device) is None:
-            raise RunError('DEVICES: {} is not a list of cores this process may use (taskset '
-                           '-c syntax: 3, 0-3, 0,2)'.format(device))
-
-
-def default_devices(platform, jobs):
-    """One device per job: ids 0..jobs-1 on the NPU and GPU; on the CPU the cores this process
-    may use split into ``jobs`` equal sets (shared when there are more jobs than cores)."""
-    if platform != 'cpu':
-        return [str(i) for i in range(jobs)]
-    cores = sorted(os.sched_getaffinity(0))
-    size = max(1, len(cores) // jobs)
-    return [','.join(map(str, cores[i * size % len(cores):][:size])) for i in range(jobs)]
 
 
 def missing_data(task):

@@ -1,0 +1,154 @@
+"""The steps of a task run (adda.run.Run): source training -> source-only evaluation ->
+adaptation -> evaluation, and for a task that chooses, the label-free choice, its evaluation
+and the curve. Each tool runs in a process of its own; the first that fails stops the
+pipeline with its exit status. Ctrl-C and SIGTERM let the running tool save and start no
+other. At the end, the summary lines read from the evaluation records.
+
+A new step is a method of Pipeline called from ``steps``; an evaluation is ``evaluate(name,
+weights)`` (records <name>_<split>.yaml).
+"""
+import os
+import signal
+import subprocess
+import time
+
+from adda import records
+from adda.environment import ROOT, RunError
+from adda.locks import FileLock
+
+LOCKS = '.locks'  # <SNAPSHOT_DIR>/.locks/: the runs' and the shared source models' locks
+
+
+def say(text):
+    print('\n==> {}'.format(text), flush=True)
+
+
+class Signals(object):
+    """SIGINT and SIGTERM stop the pipeline after the tool that runs (no further tool starts):
+    SIGTERM goes on to that tool (it saves and stops); SIGINT, which a terminal gives the whole
+    process group, reaches it by itself."""
+
+    def __init__(self):
+        self.child = None
+        self.caught = None
+
+    def _handle(self, signum, frame):
+        self.caught = self.caught or signum
+        if signum == signal.SIGTERM and self.child is not None and self.child.poll() is None:
+            self.child.send_signal(signum)
+
+    def __enter__(self):
+        self._previous = {s: signal.signal(s, self._handle)
+                          for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+class Pipeline(object):
+    """The steps of a Run, each tool a process; a failed tool stops it with its status."""
+
+    def __init__(self, run, env):
+        self.run, self.env = run, env
+        self.python = run.settings['PYTHON']
+        self.signals = None
+
+    def tool(self, name, *args):
+        command = [self.python, os.path.join('tools', name + '.py')] + [str(a) for a in args]
+        if self.signals.caught is None:
+            process = subprocess.Popen(command, env=self.env, cwd=ROOT)
+            self.signals.child = process
+            status = process.wait()
+            self.signals.child = None
+            if status:
+                raise RunError(None, 128 - status if status < 0 else status)
+        if self.signals.caught is not None:
+            raise RunError(None, 128 + self.signals.caught)
+
+    def evaluate(self, name, weights):
+        """NAME_{train,test}.yaml: ``weights`` on the target's two splits (the protocol's
+        reported split first)."""
+        run = self.run
+        for split in run.task.protocol.splits:
+            say('Evaluating {} on {} {}'.format(name, run.task.target, split))
+            self.tool('eval_classification', run.task.target, split, 'lenet', weights,
+                      '--output', record_path(run, name, split), *run.device_args)
+
+    def select(self):
+        """The label-free choice, its evaluation, and every kept snapshot's accuracy."""
+        run, task = self.run, self.run.task
+        adapted = os.path.join(run.snapshot_dir, run.adapt_out)
+        say('Choosing a snapshot of {} without target labels'.format(run.adapt_out))
+        record = os.path.join(run.results, 'selection.yaml')
+        self.tool('select_snapshot', task.source + ':train', task.target + ':train', 'lenet',
+                  adapted, '--output', record, *run.device_args)
+        try:
+            chosen = records.read_record(record, 'chosen')['chosen']['path']
+        except (KeyError, TypeError) as e:
+            raise RunError('{}: has no chosen snapshot path ({})'.format(record, e))
+        self.evaluate('selected', chosen)
+        split = task.protocol.split
+        say('Accuracy of every kept snapshot on {} {} (for the curves; labels used here '
+            'only)'.format(task.target, split))
+        self.tool('snapshot_curve', task.target, split, 'lenet', adapted, '--output',
+                  os.path.join(run.results, task.curve_record + '.yaml'), *run.device_args)
+
+    def train_source(self):
+        run, task, snapshots = self.run, self.run.task, self.run.snapshot_dir
+        say('Training the source model on {} train ({}, seed {})'.format(
+            task.source, run.source_out, run.seed))
+        # runs that share a source model (same name) train it once
+        with FileLock(os.path.join(snapshots, LOCKS, run.source_out + '.lock')):
+            self.tool('train', task.source, 'train', 'lenet', run.source_out,
+                      *(run.source_args + ['--seed', run.seed, '--resume', '--snapshot_dir',
+                                           snapshots] + run.device_args + run.train_args))
+
+    def adapt(self):
+        run, task, snapshots = self.run, self.run.task, self.run.snapshot_dir
+        say('Adapting {} -> {} ({}, seed {})'.format(task.source, task.target, run.adapt_out,
+                                                    run.seed))
+        self.tool('train_adda', task.source + ':train', task.target + ':train', 'lenet',
+                  run.adapt_out, '--weights', os.path.join(snapshots, run.source_out),
+                  *(run.adapt_args + ['--seed', run.seed, '--resume', '--snapshot_dir',
+                                      snapshots] + run.device_args + run.train_args))
+
+    def steps(self):
+        run = self.run
+        self.train_source()
+        self.evaluate('source_only', os.path.join(run.snapshot_dir, run.source_out))
+        self.adapt()
+        self.evaluate('adda', os.path.join(run.snapshot_dir, run.adapt_out))
+        if run.task.select:
+            self.select()
+
+    def __call__(self):
+        started = time.time()
+        with Signals() as self.signals:
+            self.steps()
+        print_summary(self.run, 'after {} s'.format(int(time.time() - started)))
+
+
+def record_path(run, name, split):
+    """<RESULTS_DIR>/<run>/<name>_<split>.yaml: an evaluation record of the run."""
+    return os.path.join(run.results, '{}_{}.yaml'.format(name, split))
+
+
+def print_summary(run, when):
+    """The run's accuracies on the target's two splits, from its evaluation records: a line
+    per model, 4 decimals. ``when``: the end of the header ('after 52 s')."""
+    splits = run.task.protocol.splits
+    say('{} ({}): accuracy on {} {} / {}, {}'.format(
+        run.task.name, run.prefix, run.task.target, splits[0], splits[1], when))
+    rows = [('Source only:', 'source_only'), ('ADDA:       ', 'adda')]
+    if run.task.select:
+        rows.append(('Chosen:     ', 'selected'))
+    for label, name in rows:
+        print('{} {} / {}'.format(label, *(accuracy_of(record_path(run, name, split))
+                                           for split in splits)), flush=True)
+
+
+def accuracy_of(path):
+    """The accuracy of an evaluation record, as the summary shows it (4 decimals)."""
+    return '{:.4f}'.format(records.read_number(path, 'accuracy'))

@@ -1,0 +1,236 @@
+"""The runs a results folder holds, as the report reads them: each finished run of a task
+script (<results>/<run>/run.yaml and its evaluation records), grouped by the row it stands in
+(its task's faithful form), the runs made otherwise named with why; and the label-free
+choices measured against the labelled curves."""
+import collections
+import glob
+import os
+
+from adda.errors import AddaError
+from adda.records import DamagedRecord, read_number, read_record
+from adda.tasks import (CHOICE_RECORDS, CURVE_RECORD, MODEL_RECORDS, SPLITS, base_tasks,
+                        task_of_record)
+
+# The faithful tasks (the tables' rows; adda/tasks.py; their recipe tasks' runs stand in their
+# rows) -> label. The paper's protocol's rows are always shown; the other tasks' once they
+# have runs.
+ROW_LABELS = collections.OrderedDict((task.name, task.label) for task in base_tasks())
+PROTOCOL_OF = {task.name: task.protocol.name for task in base_tasks()}
+# method -> (label, the paper's accuracy per task as (mean, std)); Tzeng et al. 2017, on the
+# target training split only. A method the paper does not report has an empty dict.
+METHODS = collections.OrderedDict([
+    ('source_only', ('source only', {t.name: t.paper['source_only'] for t in base_tasks()
+                                     if 'source_only' in t.paper})),
+    ('adda', ('ADDA', {t.name: t.paper['adda'] for t in base_tasks() if 'adda' in t.paper})),
+    ('recipe_source', ("recipe's source model, no adaptation", {})),
+    ('recipe', ('ADDA + recipe, final snapshot', {})),
+    ('recipe_selected', ('ADDA + recipe, label-free choice', {})),
+])
+# Shown in the table, marked as a reference: the recipe run's best snapshot on the labelled
+# target split of its protocol. It uses target labels, so it is not a method anyone could run.
+ORACLE = ('oracle', 'best snapshot (uses target labels; reference only)')
+SPLIT_TITLES = {'train': 'target train', 'test': 'target test'}
+PAPER_SPLIT = 'train'
+FINAL = 'final snapshot (no choice)'  # the reference row of the criteria table
+# record file -> (method, split) for each kind of run
+FAITHFUL_RECORDS = {'{}_{}'.format(m, s): (m, s) for m in MODEL_RECORDS for s in SPLITS}
+RECIPE_METHODS = {'source_only': 'recipe_source', 'adda': 'recipe', 'selected': 'recipe_selected'}
+RECIPE_RECORDS = {'{}_{}'.format(m, s): (RECIPE_METHODS[m], s)
+                  for m in MODEL_RECORDS + CHOICE_RECORDS for s in SPLITS}
+
+
+# What defines how a run was made, beyond its seed and iteration counts: run.yaml's record of
+# the task script's arguments. Runs of one task are averaged only when these are the same.
+RECIPE_KEYS = ('source', 'target', 'source_args', 'adapt_args', 'select')
+
+
+def other_settings(run_info):
+    """Why a run cannot stand beside the paper (made with other settings than its task's), or
+    None when it can."""
+    if 'task_settings' not in run_info:
+        return 'made before run.yaml recorded its settings'
+    if run_info['task_settings'] is not True:
+        parts = ['source {} + adaptation {} iterations'.format(
+            run_info.get('source_iterations'), run_info.get('adapt_iterations'))]
+        if run_info.get('train_args'):
+            parts.append('TRAIN_ARGS {}'.format(run_info['train_args']))
+        return 'other settings: ' + ', '.join(parts)
+    return None
+
+
+def script_settings(task):
+    """RECIPE_KEYS of the run.yaml a run of ``task`` (adda.tasks.Task) makes today, with the
+    task's own iteration counts."""
+    from adda.run import Run, settings_of
+    record = Run(task, settings_of({})).record()
+    return {key: record.get(key) for key in RECIPE_KEYS}
+
+
+def protocol_of(task, runs):
+    """The protocol (a name of adda.tasks.PROTOCOLS) of a task's rows."""
+    if task in PROTOCOL_OF:
+        return PROTOCOL_OF[task]
+    return runs[task][0]['protocol'] if runs.get(task) else 'paper'
+
+
+def task_labels(runs, protocol=None):
+    """task -> its label in the tables and chart: the faithful tasks of the paper's protocol
+    (unless every run is of another protocol), then the other tasks (the table's, and pairs
+    of scripts/adapt.sh) that have runs; only those of ``protocol`` when given."""
+    with_runs = [task for task in runs if runs[task]]
+    paper = not with_runs or any(protocol_of(task, runs) == 'paper' for task in with_runs)
+    labels = collections.OrderedDict(
+        (task, label) for task, label in ROW_LABELS.items()
+        if (paper and PROTOCOL_OF[task] == 'paper') or runs.get(task))
+    for task in sorted(runs):
+        if task not in labels and runs[task]:
+            labels[task] = runs[task][0]['label']
+    if protocol is not None:
+        labels = collections.OrderedDict((task, label) for task, label in labels.items()
+                                         if protocol_of(task, runs) == protocol)
+    return labels
+
+
+def _script_differences(run_infos, left_out):
+    """Drop from ``run_infos`` (folder -> run.yaml) the runs of a task made with other tools'
+    arguments than the task table (adda/tasks.py) gives today, into ``left_out``."""
+    reference = {}
+    for folder in sorted(run_infos):
+        info = run_infos[folder]
+        task = info.get('task')
+        if task not in reference:
+            reference[task] = script_settings(task_of_record(info))
+        differ = [k for k in RECIPE_KEYS if info.get(k) != reference[task][k]]
+        if differ:
+            left_out.append((os.path.basename(folder), 'other settings than scripts/{}.sh has '
+                             'now: {} differ'.format(task, ', '.join(differ))))
+            del run_infos[folder]
+
+
+def load_runs(results_dir, left_out=None, damaged=None):
+    """task -> list of runs for every finished run under results_dir that was made with its
+    task's settings; a run is a dict {(method, split): accuracy}, its 'label' and 'protocol',
+    and a recipe run also has ('oracle', split) and 'curve' ([(step, accuracy on the target
+    split of its protocol)]) and 'chosen' (the label-free step). Runs made otherwise go to
+    ``left_out`` as (name, reason); a run with a record that cannot be read is left out and
+    the record goes to ``damaged`` (DamagedRecord)."""
+    runs = collections.defaultdict(list)
+    run_files = sorted(glob.glob(os.path.join(results_dir, '*', 'run.yaml')))
+    if not run_files and glob.glob(os.path.join(results_dir, '**', '*.yaml'), recursive=True):
+        raise AddaError('{} has no <run>/run.yaml: the report reads the runs of the task scripts '
+                        '(scripts/<task>.sh write <results>/<run>/run.yaml beside their '
+                        'evaluation records); evaluate with them, or read single records with '
+                        'any YAML reader'.format(results_dir))
+    left_out = [] if left_out is None else left_out
+    damaged = [] if damaged is None else damaged
+    run_infos = {}
+    for run_file in run_files:
+        folder = os.path.dirname(run_file)
+        try:
+            run_info = read_record(run_file, 'task')
+            reason = other_settings(run_info)
+        except DamagedRecord as e:
+            damaged.append(e)
+            continue
+        try:
+            task_of_record(run_info)
+        except KeyError as e:
+            reason = reason or e.args[0]
+        if reason is not None:
+            left_out.append((os.path.basename(folder), reason))
+        else:
+            run_infos[folder] = run_info
+    _script_differences(run_infos, left_out)
+    for folder in sorted(run_infos):
+        run_info = run_infos[folder]
+        task = task_of_record(run_info)
+        expected = RECIPE_RECORDS if task.recipe else FAITHFUL_RECORDS
+        run = {'label': task.label, 'protocol': task.protocol.name}
+        try:
+            for name, key in expected.items():
+                path = os.path.join(folder, name + '.yaml')
+                if os.path.isfile(path):
+                    run[key] = read_number(path, 'accuracy')
+            if task.recipe:
+                run.update(_recipe_extras(folder, task.protocol.split))
+        except DamagedRecord as e:
+            damaged.append(e)
+            continue
+        run['seed'] = run_info.get('seed')
+        if all(key in run for key in expected.values()) and (not task.recipe or 'curve' in run):
+            runs[task.base].append(run)
+    return runs
+
+
+def _recipe_extras(folder, split):
+    """The oracle, the curve (on ``split``) and the chosen step of a recipe run (when
+    recorded)."""
+    extras = {}
+    curve_path = os.path.join(folder, CURVE_RECORD.format(split) + '.yaml')
+    if os.path.isfile(curve_path):
+        curve = read_record(curve_path, 'snapshots', 'oracle_uses_labels')
+        try:
+            extras['curve'] = [(int(p['step']), float(p['accuracy']))
+                               for p in curve['snapshots']]
+            extras[ORACLE[0], split] = float(curve['oracle_uses_labels']['accuracy'])
+        except (KeyError, TypeError, ValueError) as e:
+            raise DamagedRecord(curve_path, 'unreadable curve ({})'.format(e))
+    selection_path = os.path.join(folder, 'selection.yaml')
+    if os.path.isfile(selection_path):
+        try:
+            extras['chosen'] = int(read_record(selection_path, 'chosen')['chosen']['step'])
+        except (KeyError, TypeError, ValueError) as e:
+            raise DamagedRecord(selection_path, 'unreadable choice ({})'.format(e))
+    return extras
+
+
+def mean_std(values):
+    """Mean and sample standard deviation (0 for a single run)."""
+    n = len(values)
+    mean = sum(values) / n
+    std = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    return mean, std
+
+
+def values_of(task_runs, method, split):
+    return [run[method, split] for run in task_runs if (method, split) in run]
+
+
+def has_recipe(runs, tasks=None):
+    return any(('recipe', split) in run for task, task_runs in runs.items()
+               if tasks is None or task in tasks for run in task_runs for split in SPLITS)
+
+
+def criteria_agreement(results_dir, left_out=(), damaged=None):
+    """criterion -> [(gap to the best snapshot, Kendall tau)] per run, over
+    every run folder with both a label-free selection (selection.yaml) and a labelled curve
+    (curve_train.yaml, or curve_test.yaml for a task of the field's protocol) of the same
+    snapshots, but the runs named in ``left_out``; FINAL: the final snapshot's gap (no
+    choice)."""
+    from adda.selection import agreement, get_criterion
+    found = collections.OrderedDict()
+    skip = {name for name, _ in left_out} | {
+        os.path.basename(os.path.dirname(e.path)) for e in damaged or ()}
+    for path in sorted(glob.glob(os.path.join(results_dir, '*', 'selection.yaml'))):
+        curve_paths = [os.path.join(os.path.dirname(path), CURVE_RECORD.format(split) + '.yaml')
+                       for split in SPLITS]
+        curve_path = next((p for p in curve_paths if os.path.isfile(p)), None)
+        if curve_path is None or os.path.basename(os.path.dirname(path)) in skip:
+            continue
+        try:
+            selection, curve = read_record(path), read_record(curve_path)
+            accuracies = {int(p['step']): float(p['accuracy']) for p in curve['snapshots']}
+            found.setdefault(FINAL, []).append(
+                (max(accuracies.values()) - accuracies[max(accuracies)], None))
+            snapshots = selection['snapshots']
+            for name in snapshots[0]['scores']:
+                scores = {int(s['step']): float(s['scores'][name]) for s in snapshots}
+                higher = get_criterion(name).higher_is_better
+                found.setdefault(name, []).append(agreement(scores, accuracies, higher))
+        except DamagedRecord as e:
+            if damaged is not None:
+                damaged.append(e)
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            if damaged is not None:
+                damaged.append(DamagedRecord(path, 'unreadable choice or curve ({})'.format(e)))
+    return found

@@ -116,7 +116,7 @@ def build_adda_training(source_split, target_split, model_fn, settings, seed, st
     """
     plan = plan or DevicePlan.for_tests()
     terms_on = switched_on(settings)
-    _refuse_terms_off_their_devices(terms_on, plan.device)
+    _check_terms_run_on(terms_on, plan.device)
     source_eval = evaluation_batches(source_split, 1000, lambda x: preprocessing(x, model_fn))
     source_features = model_output(model_fn, source_eval.get_next()[0], 'source',
                                    settings.adversary_layer)
@@ -143,7 +143,7 @@ def build_adda_training(source_split, target_split, model_fn, settings, seed, st
                      target_vars, terms, status_reset=step.scaler.reset_status())
 
 
-def _refuse_terms_off_their_devices(terms, device):
+def _check_terms_run_on(terms, device):
     for term in terms:
         if device in term.refused:
             raise AddaError('--{} {}'.format(term.switch(), term.refused[device]))

@@ -1,8 +1,9 @@
 """The Ascend adapter's debugging and profiling switches, declared once: the tools' options
-(adda.cli.device_options), the NpuOptimizer parameters they set (adda.session.npu_config) and
-docs/ascend.md's table read them. Names and semantics: the TF 1.15 adapter's documentation
-(enable_dump, dump_path, dump_step, dump_mode; enable_dump_debug, dump_debug_mode;
-profiling_mode, profiling_options; op_compiler_cache_mode, op_compiler_cache_dir).
+(adda.options.DEVICE_OPTIONS, the last section of --help), the NpuOptimizer parameters they
+set (adda.session.npu_config) and docs/ascend.md's table read them. Names and semantics: the
+TF 1.15 adapter's documentation (enable_dump, dump_path, dump_step, dump_mode;
+enable_dump_debug, dump_debug_mode; profiling_mode, profiling_options; op_compiler_cache_mode,
+op_compiler_cache_dir).
 
 The standard library only: the options answer before TensorFlow loads.
 """

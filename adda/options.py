@@ -10,7 +10,16 @@ and which settings ``--resume`` compares (``Tool.run_names``: the options declar
 
 A new option of a tool is one Option in its declaration; its code reads
 ``settings.<name>``. The options every training tool takes (TRAINING_OPTIONS) and those of
-the tools that make a session (DEVICE_OPTIONS) are declared here.
+the tools that make a session (DEVICE_OPTIONS) are declared here. A new tool is::
+
+    TOOL = Tool('predict', Argument('model'), Argument('weights'),
+                Option('output', click.Path(dir_okay=False), group=OUTPUT, help='...'),
+                DEVICE_OPTIONS)
+
+    @TOOL.command
+    @adda_command
+    def main(settings):
+        ...
 
 Nothing here imports TensorFlow, so ``--help`` and argument errors answer at once.
 """
@@ -101,8 +110,9 @@ class Option(object):
             return bool
         if self.click_attrs.get('multiple') or isinstance(self.type, tuple):
             return tuple
-        kind = type(self.default) if self.default is not None else next(
-            (python for types, python in _PYTHON_TYPES if isinstance(self.type, types)), str)
+        kind = type(self.default) if self.default is not None else self.type if isinstance(
+            self.type, type) else next((python for types, python in _PYTHON_TYPES
+                                        if isinstance(self.type, types)), str)
         return kind if self.default is not None else typing.Optional[kind]
 
     def recorded_value(self, values):
@@ -158,6 +168,10 @@ class Tool(object):
         duplicates = sorted(set(n for n in names if names.count(n) > 1))
         if duplicates:
             raise ValueError('{}: declared twice: {}'.format(name, ', '.join(duplicates)))
+        taken = sorted(set(names) & set(dir(Settings)) | set(names) & {'click_order'})
+        if taken:
+            raise ValueError('{}: names the settings object uses: {}'.format(name,
+                                                                          ', '.join(taken)))
         self.fields = tuple(d for d in self.declared if d.exposed)
         self.Settings = _settings_class(self)
 

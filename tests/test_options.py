@@ -89,7 +89,7 @@ def test_a_new_run_defining_option_is_its_declaration_alone():
     settings = tool.Settings(click_order=tuple(ctx.params), **ctx.params)
     assert settings.augment_blur == 1.0
     recorded = settings.record()
-    assert list(recorded)[-2:] == ['augment_shear', 'augment_blur']
+    assert list(recorded) == list(train.Settings().record()) + ['augment_blur']
     assert tool.run_names()[-1] == 'augment_blur'
     before = dict(recorded)
     del before['augment_blur']  # a run made before the option came: its default

@@ -119,24 +119,32 @@ def main(settings):
                          chosen_criterion.higher_is_better)
     chosen = [s for s, _ in results if s.step == chosen_step][0]
     if output:
-        write_yaml(output, {
-            'criterion': criterion,
-            'higher_is_better': chosen_criterion.higher_is_better,
-            'chosen': {'step': chosen.step, 'path': os.path.abspath(chosen.path)},
-            'source': source, 'source_val': '{}:{}'.format(source_name, source_val),
-            'target': target, 'model': model, 'feature_layer': feature_layer,
-            'run_dir': os.path.abspath(settings.run_dir),
-            'source_model_candidate': not settings.without_source,
-            'images': sampled,
-            'snapshots': [{'step': s.step, 'path': os.path.abspath(s.path),
-                           'scores': dict(scores)} for s, scores in results],
-            'device': run_device.device, 'precision': run_device.precision,
-        })
+        write_yaml(output, selection_record(settings, chosen_criterion, chosen, results,
+                                            sampled, run_device))
         logging.info('Wrote results to %s', output)
     click.echo(format_table(results, chosen_criterion, chosen_step))
     click.echo('Keep: {}{}'.format(chosen.path, ' (the source model: adaptation did not help '
                                                 'by this criterion)' if chosen.step == 0 else ''))
     return 0
+
+
+def selection_record(settings, criterion, chosen, results, sampled, run_device):
+    """What --output writes: the criterion, the chosen snapshot and every candidate's scores."""
+    source_name = settings.source.split(':')[0]
+    return {
+        'criterion': settings.criterion,
+        'higher_is_better': criterion.higher_is_better,
+        'chosen': {'step': chosen.step, 'path': os.path.abspath(chosen.path)},
+        'source': settings.source, 'source_val': '{}:{}'.format(source_name, settings.source_val),
+        'target': settings.target, 'model': settings.model,
+        'feature_layer': settings.feature_layer,
+        'run_dir': os.path.abspath(settings.run_dir),
+        'source_model_candidate': not settings.without_source,
+        'images': sampled,
+        'snapshots': [{'step': s.step, 'path': os.path.abspath(s.path),
+                       'scores': dict(scores)} for s, scores in results],
+        'device': run_device.device, 'precision': run_device.precision,
+    }
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@ options, the settings --resume compares, docs/tools.md's tables and --help's ord
 import importlib
 import itertools
 import os
+import pkgutil
 import re
 
 import pytest
@@ -11,11 +12,13 @@ import yaml
 
 from conftest import ROOT, run_tool
 
+import adda.tools
 from adda.cli import ADVERSARY, DATA, DEVICE, NPU_DEBUGGING, OPTIMISATION, OUTPUT, REQUIRED
 from adda.options import Option, Tool
 
-DECLARED = ('train', 'train_adda', 'eval_classification', 'select_snapshot', 'snapshot_curve',
-            'embed', 'export_graph', 'benchmark')
+# Every tool that declares its options (all but report.py), found by their TOOL.
+DECLARED = sorted(m.name for m in pkgutil.iter_modules(adda.tools.__path__)
+                  if hasattr(importlib.import_module('adda.tools.' + m.name), 'TOOL'))
 CONFIGS_BEFORE = os.path.join(ROOT, 'tests', 'configs_before')
 
 
@@ -32,6 +35,8 @@ def parsed(name, *args):
 
 @pytest.mark.parametrize('name', DECLARED)
 def test_each_command_is_its_declaration(name):
+    assert {'train', 'train_adda', 'eval_classification', 'select_snapshot',
+            'snapshot_curve', 'embed', 'export_graph', 'benchmark'} <= set(DECLARED)
     tool = module(name).TOOL
     params = module(name).main.params
     assert [p.name for p in params] == [d.name for d in tool.declared]

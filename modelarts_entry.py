@@ -25,6 +25,7 @@ import sys
 CODE_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, CODE_DIR)
 from adda.tasks import DEFAULT_TASKS, TASKS  # noqa: E402  (the task table; standard library)
+from adda import environment  # noqa: E402  (npu_train.sh's settings; standard library)
 TRAIN_SCRIPT = 'npu_train.sh'
 # Where ModelArts training jobs mount their input and output by default.
 DEFAULT_DATA_URL = '/home/ma-user/modelarts/inputs/data_url_0/'
@@ -34,7 +35,10 @@ MAX_SEED = 2 ** 32 - 3  # the tools' --seed range
 
 
 class EntryError(Exception):
-    """Reported as one [CANN-Modelzoo] line, then exit status 1."""
+    """Reported as one [CANN-Modelzoo] line, then exit status ``status`` (1; 2 for a setting
+    that is not allowed)."""
+
+    status = 1
 
 
 def say(message):
@@ -163,9 +167,11 @@ def parse_args(argv=None):
                         help='Local working folder: data/ and output/ go there (default: the '
                              'folder of this file)')
     parser.add_argument('--device', default=None, choices=['npu', 'cpu', 'gpu', 'auto'],
-                        help='Device for all tools (default: $ADDA_DEVICE, else npu)')
+                        help='Device for all tools (default: $DEVICE (old name ADDA_DEVICE), '
+                             'else npu)')
     parser.add_argument('--precision', default=None,
-                        help='mixed, fp32 or an NPU precision_mode (default: mixed on the NPU)')
+                        help='mixed, fp32 or an NPU precision_mode (default: $PRECISION (old '
+                             'name ADDA_PRECISION), else mixed on the NPU)')
     parser.add_argument('--tasks', default=None,
                         help='Tasks to run, comma- or space-separated, of {} (default: '
                              '{})'.format(', '.join(TASKS), ','.join(DEFAULT_TASKS)))
@@ -185,17 +191,30 @@ def parse_args(argv=None):
 
 
 def train_environment(args):
-    """os.environ plus the settings npu_train.sh reads."""
+    """os.environ plus the settings npu_train.sh reads (adda/environment.py), each under its
+    name: an option given replaces the setting and its old name."""
     env = dict(os.environ)
-    settings = [('ADDA_DEVICE', args.device), ('ADDA_PRECISION', args.precision),
-                ('ADDA_TASKS', args.tasks and ' '.join(args.tasks.replace(',', ' ').split())),
+    settings = [('DEVICE', args.device), ('PRECISION', args.precision),
+                ('TASKS', args.tasks and ' '.join(args.tasks.replace(',', ' ').split())),
                 ('SOURCE_ITERATIONS', args.source_iterations),
                 ('ADAPT_ITERATIONS', args.adapt_iterations), ('SEED', args.seed),
                 ('PYTHON', args.python)]
     for name, value in settings:
         if value is not None:
+            for old in environment.SETTINGS[name].old:
+                env.pop(old, None)
             env[name] = str(value)
     return env
+
+
+def check_environment(env):
+    """npu_train.sh's settings in ``env``, checked before anything is copied (one line)."""
+    try:
+        environment.read(environment.NPU_TRAIN, env)
+    except environment.RunError as e:
+        error = EntryError(e.args[0])
+        error.status = e.status
+        raise error
 
 
 def main(argv=None):
@@ -214,10 +233,11 @@ def main(argv=None):
         if not os.path.isfile(script):
             raise EntryError('{} is missing'.format(script))
         check_args(args)
+        check_environment(train_environment(args))
         copy_folder(args.data_url, data_dir, mox, 'the data')
     except EntryError as e:
         say('ERROR: {}'.format(e))
-        return 1
+        return e.status
 
     command = ['bash', script, CODE_DIR, work_dir, data_dir, output_dir]
     say('Running {}'.format(' '.join(command)))

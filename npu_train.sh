@@ -9,12 +9,15 @@
 #                work_dir/data)
 #   output_path  logs, snapshots and results end here (default: work_dir/output)
 #
-# Environment (all optional):
-#   ADDA_DEVICE=npu       npu, cpu, gpu or auto (ADDA_DEVICE=cpu runs the same on a CPU)
-#   ADDA_PRECISION        default: mixed on the NPU (allow_mix_precision), the tools' default
-#                         elsewhere; the NPU also takes its precision_mode names
-#   ADDA_TASKS="mnist-usps usps-mnist svhn-mnist"   which tasks, in order (any of
-#                         python -m adda.tasks)
+# Environment (all optional; the settings of adda/environment.py, checked before anything is
+# created: a value not allowed is one Error line, exit status 2):
+#   DEVICE=npu            npu, cpu, gpu or auto (DEVICE=cpu runs the same on a CPU); old name
+#                         ADDA_DEVICE, still accepted
+#   PRECISION             default: mixed on the NPU (allow_mix_precision), the tools' default
+#                         elsewhere; the NPU also takes its precision_mode names; old name
+#                         ADDA_PRECISION, still accepted
+#   TASKS="mnist-usps usps-mnist svhn-mnist"   which tasks, in order (any of
+#                         python -m adda.tasks); old name ADDA_TASKS, still accepted
 #   SOURCE_ITERATIONS / ADAPT_ITERATIONS  shorter runs (default: the task scripts' 10000)
 #   SEED=0  PYTHON=python3  TRAIN_ARGS (extra training options, e.g. "--steps_per_run 10")
 #   JOBS=N  DEVICES="0 1 ..."  run up to N tasks at once (by default JOBS = the number of
@@ -41,46 +44,34 @@ same_dir() { [ "$(cd "$1" && pwd -P)" = "$(cd "$2" && pwd -P)" ]; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 code_dir=$(cd "${1:-$here}" 2>/dev/null && pwd) || die "code_dir ${1:-} is not a folder"
 [ -f "$code_dir/adda/tasks.py" ] || die "code_dir $code_dir has no adda/tasks.py"
-# tasks_py ARG...: python -m adda.tasks (the task table; the standard library only, so any
-# Python 3 reads it, also before PYTHON is known to work).
-tasks_py() {
-  local p
-  for p in "${PYTHON:-python3}" python3 python; do
-    (cd "$code_dir" && "$p" -m adda.tasks "$@" 2> /dev/null) && return 0
-  done
-  return 1
-}
-known_tasks=$(tasks_py | tr '\n' ' ') || die "no Python 3 here can read $code_dir/adda/tasks.py"
-# The settings, checked before anything is created.
-for name in SEED SOURCE_ITERATIONS ADAPT_ITERATIONS; do
-  value=${!name:-}
-  [ -z "$value" ] || [[ $value =~ ^[0-9]{1,18}$ ]] || die "$name=$value is not a whole number"
+# py: a Python 3 here that reads adda/tasks.py and adda/environment.py (the standard library
+# only, so any Python 3 does, also before PYTHON is known to work).
+py=
+for candidate in "${PYTHON:-python3}" python3 python; do
+  if (cd "$code_dir" && "$candidate" -m adda.tasks > /dev/null 2>&1); then
+    py=$candidate
+    break
+  fi
 done
-[ -z "${SEED:-}" ] || (( 10#$SEED <= 4294967293 )) || die "SEED=$SEED is above 4294967293"
-for name in SOURCE_ITERATIONS ADAPT_ITERATIONS; do
-  if [[ ${!name:-1} =~ ^0+$ ]]; then die "$name must be positive"; fi
-done
-case ${ADDA_DEVICE:-npu} in npu|cpu|gpu|auto) ;;
-  *) die "ADDA_DEVICE=${ADDA_DEVICE} is not one of npu, cpu, gpu, auto" ;; esac
-[ -z "${JOBS:-}" ] || [[ $JOBS =~ ^[1-9][0-9]*$ ]] || die "JOBS=$JOBS is not a whole number of at least 1"
+[ -n "$py" ] || die "no Python 3 here can read $code_dir/adda/tasks.py"
+tasks_py() { (cd "$code_dir" && "$py" -m adda.tasks "$@"); }
+# The settings (adda/environment.py), checked before anything is created; old names are
+# read, then unset, so that the task scripts see each setting under its name only.
+settings=$(cd "$code_dir" && "$py" -m adda.environment npu_train --shell) || exit 2
+eval "$settings"
 default_tasks=$(tasks_py --default | tr '\n' ' ')
-read -r -a task_list <<< "${ADDA_TASKS:-$default_tasks}"
-for task in ${task_list[@]+"${task_list[@]}"}; do
-  case " $known_tasks" in *" $task "*) ;;
-    *) die "unknown task $task in ADDA_TASKS (known: ${known_tasks% })" ;; esac
-done
 work_dir=$(absolute "${2:-$code_dir}") || die "cannot create work_dir ${2:-}"
 data_path=${3:-${ADDA_DATA_DIR:-$work_dir/data}}
 [ -d "$data_path" ] || die "data_path $data_path is not a folder"
 data_path=$(cd "$data_path" && pwd)
 output_path=$(absolute "${4:-$work_dir/output}") || die "cannot create output_path ${4:-}"
 
-device=${ADDA_DEVICE:-npu}
-precision=${ADDA_PRECISION:-}
+device=$DEVICE
+precision=$PRECISION
 if [ -z "$precision" ] && [ "$device" = npu ]; then precision=mixed; fi
-tasks=${ADDA_TASKS:-${default_tasks% }}
-seed=${SEED:-0}
-python=${PYTHON:-python3}
+tasks=${TASKS:-${default_tasks% }}
+seed=$SEED
+python=$PYTHON
 
 mkdir -p "$output_path/logs" || die "cannot write to $output_path"
 log=$output_path/npu_train.log

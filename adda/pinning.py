@@ -4,7 +4,7 @@ Standard library only: the platform of DEVICE=auto is asked of the tools' interp
 import os
 import subprocess
 
-from adda.environment import ROOT, RunError
+from adda.environment import ROOT, USAGE_STATUS, RunError
 
 PLATFORMS = ('cpu', 'gpu', 'npu')
 
@@ -53,6 +53,9 @@ def pin(device_id, platform, env):
     """Keep this process and the tools it starts (``env``: their environment) on
     ``device_id`` of ``platform``."""
     if platform == 'npu':
+        if not device_id.isdigit():
+            raise RunError('PIN_DEVICE={} is not an NPU id (0, 1, ...)'.format(device_id),
+                           USAGE_STATUS)
         env.update(ASCEND_DEVICE_ID=device_id, DEVICE_ID=device_id)
     elif platform == 'gpu':
         env['CUDA_VISIBLE_DEVICES'] = device_id
@@ -60,7 +63,7 @@ def pin(device_id, platform, env):
         cores = usable_cores(device_id)
         if cores is None:
             raise RunError('PIN_DEVICE={} is not a list of cores this process may use '
-                           '(taskset -c syntax: 3, 0-3, 0,2)'.format(device_id))
+                           '(taskset -c syntax: 3, 0-3, 0,2)'.format(device_id), USAGE_STATUS)
         os.sched_setaffinity(0, cores)  # the tools inherit it and size their pools from it
         env['OMP_NUM_THREADS'] = str(len(cores))
 
@@ -69,10 +72,11 @@ def check_devices(platform, devices):
     """RunError for a device of DEVICES that is not one of ``platform``."""
     for device in devices:
         if platform == 'npu' and not device.isdigit():
-            raise RunError('DEVICES: {} is not an NPU id (0, 1, ...)'.format(device))
+            raise RunError('DEVICES: {} is not an NPU id (0, 1, ...)'.format(device),
+                           USAGE_STATUS)
         if platform == 'cpu' and usable_cores(device) is None:
             raise RunError('DEVICES: {} is not a list of cores this process may use (taskset '
-                           '-c syntax: 3, 0-3, 0,2)'.format(device))
+                           '-c syntax: 3, 0-3, 0,2)'.format(device), USAGE_STATUS)
 
 
 def default_devices(platform, jobs):

@@ -135,18 +135,36 @@ def record_path(run, name, split):
     return os.path.join(run.results, '{}_{}.yaml'.format(name, split))
 
 
-def print_summary(run, when):
-    """The run's accuracies on the target's two splits, from its evaluation records: a line
-    per model, 4 decimals. ``when``: the end of the header ('after 52 s')."""
-    splits = run.task.protocol.splits
-    say('{} ({}): accuracy on {} {} / {}, {}'.format(
-        run.task.name, run.prefix, run.task.target, splits[0], splits[1], when))
+def summary_rows(run):
+    """[(label, [accuracy on each of the target's splits, the reported first])] from the
+    run's evaluation records (DamagedRecord when one cannot be read)."""
     rows = [('Source only:', 'source_only'), ('ADDA:       ', 'adda')]
     if run.task.select:
         rows.append(('Chosen:     ', 'selected'))
-    for label, name in rows:
-        print('{} {} / {}'.format(label, *(accuracy_of(record_path(run, name, split))
-                                           for split in splits)), flush=True)
+    return [(label, [accuracy_of(record_path(run, name, split))
+                     for split in run.task.protocol.splits]) for label, name in rows]
+
+
+def finished_summary(run):
+    """summary_rows of a run whose every evaluation record is there and readable, else None:
+    such a run has nothing left to do."""
+    if not run.finished():
+        return None
+    try:
+        return summary_rows(run)
+    except records.DamagedRecord:
+        return None
+
+
+def print_summary(run, when, rows=None):
+    """The run's accuracies on the target's two splits (from its evaluation records unless
+    ``rows`` has them): a line per model, 4 decimals. ``when``: the end of the header
+    ('after 52 s')."""
+    splits = run.task.protocol.splits
+    say('{} ({}): accuracy on {} {} / {}, {}'.format(
+        run.task.name, run.prefix, run.task.target, splits[0], splits[1], when))
+    for label, values in (summary_rows(run) if rows is None else rows):
+        print('{} {}'.format(label, ' / '.join(values)), flush=True)
 
 
 def accuracy_of(path):

@@ -14,36 +14,57 @@ import sys
 import textwrap
 
 from adda import records
-from adda.environment import (ENVIRONMENT, PAIR_ENVIRONMENT, ROOT, RunError,  # noqa: F401
-                              environment_help, settings_of)
+from adda.environment import (ENVIRONMENT, NAME, PAIR, PAIR_ENVIRONMENT, ROOT,  # noqa: F401
+                              RUN, SETTINGS, RunError, environment_help, settings_of)
 from adda.errors import AddaError
 from adda.locks import FileLock
 from adda.pinning import pin, platform_of
-from adda.pipeline import LOCKS, Pipeline, say
-from adda.tasks import TASKS, pair_task
+from adda.pipeline import LOCKS, Pipeline, finished_summary, print_summary, say
+from adda.tasks import GENERAL_ITERATIONS, TASKS, pair_task
 
 RUN_BUSY = 75  # exit status when another process runs the same run (EX_TEMPFAIL)
 RECORD = 'run.yaml'
 
 
 def usage(task):
-    """The --help text of scripts/<task>.sh: the task, then how to run it and the environment."""
+    """The --help text of scripts/<task>.sh: the task, then how to run it and the environment
+    (every default: the task's iteration counts among them)."""
+    defaults = {'SOURCE_ITERATIONS': "{}, the task's".format(task.source_iterations),
+                'ADAPT_ITERATIONS': "{}, the task's".format(task.adapt_iterations)}
     if task.entry.endswith('scripts/adapt.sh {} {}'.format(task.source, task.target)):
         usage_line = ('Usage: [SEED=0] [RECIPE=1] bash scripts/adapt.sh SOURCE TARGET [PREFIX]   '
                       '(or: python -m adda.run --pair SOURCE TARGET [PREFIX])')
-        variables = collections.OrderedDict(PAIR_ENVIRONMENT)
-        variables.update(ENVIRONMENT)
+        names, extra = PAIR, [''] + datasets_help()
+        defaults['ADAPT_ITERATIONS'] = '{}; {} with RECIPE=1'.format(task.adapt_iterations,
+                                                                     GENERAL_ITERATIONS)
     else:
         usage_line = ('Usage: [SEED=0] bash {} [PREFIX]   (or: python -m adda.run {} '
                       '[PREFIX])'.format(task.entry, task.name))
-        variables = ENVIRONMENT
-    lines = [task.description, '', usage_line, '', 'Settings, through the environment:']
-    lines += environment_help(variables)
+        names, extra = RUN, []
+    lines = [task.description, '', usage_line] + extra + [
+        '', 'Settings, through the environment (empty: the default):']
+    lines += environment_help(names, defaults)
     lines += [''] + textwrap.wrap(
-        'Exit status: 0 done, 1 a tool failed or the run folder holds a run made otherwise, 2 '
-        'a bad argument, 75 another process runs this run, 130/143 interrupted (the same '
-        'command resumes).', 96)
+        'Exit status: 0 done, 1 a tool failed, the data cannot be used or the run folder holds '
+        'a run made otherwise, 2 a bad argument or setting, 75 another process runs this run, '
+        '130/143 interrupted (the same command resumes).', 96)
     return '\n'.join(lines)
+
+
+def datasets_help():
+    """SOURCE and TARGET's names, as python -m adda.data list finds them: the built-in sets
+    and the datasets of one's own in the data root."""
+    try:
+        from adda.data import data_root, dataset_names, own_dataset_names
+        built_in, own, root = dataset_names(), own_dataset_names(), data_root()
+    except Exception as e:  # the data package cannot be read here: say where to look
+        return ['SOURCE, TARGET: a dataset (python -m adda.data list names them; {} cannot '
+                'read them: {})'.format(sys.executable, e)]
+    return textwrap.wrap(
+        'SOURCE, TARGET: a built-in dataset ({}) or one of your own in the data root {} ({}; '
+        'an image folder or .npz file, docs/data.md)'.format(
+            ', '.join(built_in), root, ', '.join(own) if own else 'none there yet'), 96,
+        subsequent_indent='  ')
 
 
 def _seed(text):
@@ -152,11 +173,39 @@ def parse_arguments(task, args):
     if len(args) > 1:
         raise RunError('one run name at most, got {} arguments: {} (see bash {} --help)'.format(
             len(args), ' '.join(args), script), 2)
+    if args and not NAME.check(args[0]):
+        raise RunError('the run name {} is not {}'.format(args[0], NAME.allowed), 2)
     return args[0] if args else None
 
 
+def refuse_other_settings(run):
+    """RunError when the run's results folder holds a run made with other settings; returns
+    whether it holds this run's record."""
+    old = read_record(run.results)
+    if old is None:
+        return False
+    differences = record_differences(old, run.record())
+    if differences:
+        raise RunError('\n'.join(
+            ['{} holds a run made with other settings (old -> new):'.format(run.results)] +
+            ['  ' + line for line in differences] +
+            ['Remove {} and {}/{{{},{}}} to make it again, or give this run another name '
+             '(PREFIX or the first argument)'.format(run.results, run.snapshot_dir,
+                                                     run.source_out, run.adapt_out)]))
+    return True
+
+
+def pin_run(settings, env):
+    """PIN_DEVICE: this process and the tools (``env``) on one device of DEVICE's platform."""
+    platform = platform_of(settings['DEVICE'], settings['PYTHON'])
+    pin(settings['PIN_DEVICE'], platform, env)
+    say('Pinned to {} {}'.format(platform, settings['PIN_DEVICE']))
+
+
 def run_task(task, args, env=None):
-    """Everything scripts/<task>.sh does; returns the exit status."""
+    """Everything scripts/<task>.sh does; returns the exit status. Arguments and settings are
+    checked first (status 2), then the run's record against the results folder's, then the
+    data; only then is anything written."""
     env = dict(os.environ if env is None else env)
     prefix = parse_arguments(task, args)
     settings = settings_of(env)
@@ -164,28 +213,18 @@ def run_task(task, args, env=None):
     if env.get('DESCRIBE_RUN') == '1':  # the run.yaml this run would have (for the tests)
         sys.stdout.write(dump_record(run.record()))
         return 0
-    old = read_record(run.results)
-    if old is not None:
-        differences = record_differences(old, run.record())
-        if differences:
-            raise RunError('\n'.join(
-                ['{} holds a run made with other settings (old -> new):'.format(run.results)] +
-                ['  ' + line for line in differences] +
-                ['Remove {} and {}/{{{},{}}} to make it again, or give this run another name '
-                 '(PREFIX or the first argument)'.format(run.results, run.snapshot_dir,
-                                                         run.source_out, run.adapt_out)]))
+    recorded = refuse_other_settings(run)
     if settings['PIN_DEVICE']:
-        platform = platform_of(settings['DEVICE'], settings['PYTHON'])
-        pin(settings['PIN_DEVICE'], platform, env)
-        say('Pinned to {} {}'.format(platform, settings['PIN_DEVICE']))
-    if settings['RUN_LOCK'] not in ('fail', 'wait'):
-        raise RunError('unknown RUN_LOCK {} (choose from fail, wait)'.format(
-            settings['RUN_LOCK']))
+        pin_run(settings, env)
     held = lock(os.path.join(run.snapshot_dir, LOCKS, run.prefix + '.lock'),
                 settings['RUN_LOCK'] == 'wait', run.prefix)
     try:
-        if settings['SKIP_FINISHED'] == '1' and run.finished():
-            say('{}: finished earlier, skipping'.format(run.prefix))
+        summary = finished_summary(run) if recorded and settings['SKIP_FINISHED'] == '1' \
+            else None
+        if summary is not None:
+            say('{}: finished earlier with these settings, skipping (nothing to train or '
+                'evaluate; SKIP_FINISHED=0 evaluates it again)'.format(run.prefix))
+            print_summary(run, 'from its records', summary)
             return 0
         write_record(run)
         Pipeline(run, env)()
@@ -237,10 +276,11 @@ def pair_of(args):
     except ImportError as e:
         raise RunError('{} cannot read the datasets ({}): set PYTHON to the interpreter that has '
                        "the project's requirements".format(sys.executable, e))
+    recipe = SETTINGS['RECIPE'].read(os.environ) == '1'
     try:
         for name in args[:2]:
             get_dataset(name)
-        return pair_task(args[0], args[1], recipe=os.environ.get('RECIPE') == '1'), args[2:]
+        return pair_task(args[0], args[1], recipe=recipe), args[2:]
     except (AddaError, KeyError) as e:
         raise RunError(e.args[0])
 

@@ -13,11 +13,12 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
-from adda.environment import (ENVIRONMENT, ROOT, SWEEP_ENVIRONMENT, RunError,
-                              environment_help, settings_of)
+from adda.environment import (ROOT, RUN, SWEEP, USAGE_STATUS, RunError, environment_help,
+                              normalized, read)
 from adda.locks import FileLock
 from adda.pinning import check_devices, default_devices, platform_of
 from adda.run import RUN_BUSY, Run, same_run
@@ -26,17 +27,26 @@ from adda.tasks import DEFAULT_TASKS, TASKS
 SIGNALLED = (130, 143)
 
 
+# The sweep sets these of each run itself (SEED: each run's seed).
+PER_RUN = ('SEED', 'PREFIX', 'PIN_DEVICE', 'RUN_LOCK', 'SKIP_FINISHED')
+
+
 def usage():
     lines = ['Run the tasks over several seeds, then print the results table.', '',
              'Usage: bash scripts/reproduce.sh [TASK...]   (or: python -m adda.sweep [TASK...])',
-             '  TASK: {} [default: {}]'.format(' '.join(TASKS), ' '.join(DEFAULT_TASKS)), '',
-             'A run whose records exist and were made with these settings is skipped; an '
-             'interrupted one', 'resumes. Exit status: 0 all finished, 1 a run did not finish, '
-             '130 stopped by Ctrl-C.', '', 'Settings, through the environment:']
-    variables = collections.OrderedDict(SWEEP_ENVIRONMENT)
-    variables.update((k, v) for k, v in ENVIRONMENT.items()
-                     if k not in ('PREFIX', 'SKIP_FINISHED', 'RUN_LOCK', 'PIN_DEVICE'))
-    return '\n'.join(lines + environment_help(variables))
+             '  TASK: {} [default: {}]'.format(' '.join(TASKS), ' '.join(DEFAULT_TASKS)), '']
+    lines += textwrap.wrap('A run whose records exist and were made with these settings is '
+                           'skipped; an interrupted one resumes. Exit status: 0 all finished, 1 '
+                           'a run did not finish, 2 a bad argument or setting, 130 stopped by '
+                           'Ctrl-C.', 96)
+    lines += ['', 'Settings, through the environment (empty: the default):']
+    return '\n'.join(lines + environment_help(SWEEP))
+
+
+def run_settings(env):
+    """The settings of the sweep's runs (adda.run's), from the sweep's environment, but those
+    it sets itself (PER_RUN; PREFIX empty, SEED the first of SEEDS' default)."""
+    return read(RUN, {k: v for k, v in env.items() if k not in PER_RUN})
 
 
 class Output(object):
@@ -52,12 +62,6 @@ class Output(object):
             for line in text.splitlines() or ['']:
                 stream.write(self.prefix + line + '\n')
             stream.flush()
-
-
-def whole_number(name, text):
-    if not text.isdigit() or int(text) < 1:
-        raise RunError('{}={} is not a whole number of at least 1'.format(name, text))
-    return int(text)
 
 
 def missing_data(task):
@@ -184,8 +188,8 @@ class Scheduler(object):
 
 def parallel_plan(env, jobs_text, devices_text):
     """(platform, devices) for JOBS / DEVICES, checked; DEVICE=auto resolved as the tools do."""
-    jobs = whole_number('JOBS', jobs_text) if jobs_text else None
-    settings = settings_of(env)
+    jobs = int(jobs_text) if jobs_text else None  # checked: a whole number of at least 1
+    settings = run_settings(env)
     platform = platform_of(settings['DEVICE'], settings['PYTHON'])
     devices = devices_text.split()
     jobs = jobs or len(devices) or 1
@@ -198,10 +202,11 @@ def plan(task_names, seeds, env, say):
     """(jobs to do, every run of the sweep): a task whose data is missing is left out, with
     a note; a run finished earlier with these settings is not done again."""
     todo, every = [], []
-    settings = settings_of(env)
+    settings = run_settings(env)
     for name in task_names:
         if name not in TASKS:
-            raise RunError('unknown task {} (known: {})'.format(name, ' '.join(TASKS)))
+            raise RunError('unknown task {} (known: {})'.format(name, ' '.join(TASKS)),
+                           USAGE_STATUS)
         task = TASKS[name]
         missing = missing_data(task)
         if missing:
@@ -222,7 +227,7 @@ def plan(task_names, seeds, env, say):
 
 def report(env, results_dir):
     """tools/report.py over the results, one report at a time (two sweeps end together)."""
-    python = settings_of(env)['PYTHON']
+    python = run_settings(env)['PYTHON']
     command = [python, 'tools/report.py', results_dir, '--png',
                os.path.join(results_dir, 'results.png'), '--markdown',
                os.path.join(results_dir, 'results.md')]
@@ -232,22 +237,20 @@ def report(env, results_dir):
         return subprocess.call(command, env=env, cwd=ROOT)
 
 
-def reproduce(task_names, env):
-    """scripts/reproduce.sh; returns the exit status."""
+def reproduce(task_names, env, values):
+    """scripts/reproduce.sh (``values``: its settings, read); returns the exit status."""
     say = Output()
-    seeds = env.get('SEEDS', '0 1 2 3 4').split()
-    if env.get('JOBS') and not (env['JOBS'].isdigit() and int(env['JOBS']) >= 1):
-        raise RunError('JOBS={} is not a whole number of at least 1'.format(env['JOBS']))
-    parallel = bool(env.get('JOBS') or env.get('DEVICES'))
+    seeds = values['SEEDS'].split()
+    parallel = bool(values['JOBS'] or values['DEVICES'])
     platform = None
     if parallel:  # resolved once, before the finished check: the runs record the device
-        platform = platform_of(settings_of(env)['DEVICE'], settings_of(env)['PYTHON'])
+        platform = platform_of(values['DEVICE'], values['PYTHON'])
         env['DEVICE'] = platform
     todo, every = plan(task_names or list(DEFAULT_TASKS), seeds, env, say)
-    results_dir = settings_of(env)['RESULTS_DIR']
+    results_dir = values['RESULTS_DIR']
     if parallel and todo:
-        platform, devices = parallel_plan(env, env.get('JOBS', ''), env.get('DEVICES', ''))
-        log_dir = env.get('LOG_DIR') or os.path.join(results_dir, 'logs')
+        platform, devices = parallel_plan(env, values['JOBS'], values['DEVICES'])
+        log_dir = values['LOG_DIR'] or os.path.join(results_dir, 'logs')
         os.makedirs(log_dir, exist_ok=True)
         for job in todo:
             job.log = os.path.join(log_dir, job.name + '.log')
@@ -282,8 +285,9 @@ def modelzoo(task_names, env, log_dir, status_dir):
     """npu_train.sh's JOBS / DEVICES: its tasks (one seed) at once, each on its device, each's
     output in <log_dir>/<task>.log, its "status seconds" in <status_dir>/<task>/status."""
     say = Output('[CANN-Modelzoo] ')
-    platform, devices = parallel_plan(env, env.get('JOBS', ''), env.get('DEVICES', ''))
-    settings = settings_of(env)
+    values = read(SWEEP + ('SEED',), env)
+    platform, devices = parallel_plan(env, values['JOBS'], values['DEVICES'])
+    settings = dict(run_settings(env), SEED=values['SEED'])
     jobs = []
     for name in task_names:
         run = Run(TASKS[name], dict(settings, PREFIX=''))
@@ -310,8 +314,8 @@ def modelzoo(task_names, env, log_dir, status_dir):
 
 def slurm_list(task_names, env):
     """'<index> <task> <seed> <run name>' per run of TASKS x SEEDS, in the array's order."""
-    seeds = env.get('SEEDS', '0 1 2 3 4').split()
-    settings = settings_of(env)
+    seeds = read(('SEEDS',), env)['SEEDS'].split()
+    settings = run_settings(env)
     index = 0
     for name in task_names:
         for seed in seeds:
@@ -324,8 +328,8 @@ def slurm_list(task_names, env):
 def slurm_finished(task_names, env):
     """report.sbatch: name each run of TASKS x SEEDS finished or not, then the report; exit 1
     when a run did not finish."""
-    seeds = env.get('SEEDS', '0 1 2 3 4').split()
-    settings = settings_of(env)
+    seeds = read(('SEEDS',), env)['SEEDS'].split()
+    settings = run_settings(env)
     missing = []
     for name in task_names:
         for seed in seeds:
@@ -339,8 +343,8 @@ def slurm_finished(task_names, env):
         return 1
     if missing:
         print('Not finished: {} (their logs: {}/<run>.log)'.format(
-            ' '.join(missing), env.get('LOG_DIR') or os.path.join(settings['RESULTS_DIR'],
-                                                                  'logs')))
+            ' '.join(missing), read(('LOG_DIR',), env)['LOG_DIR'] or os.path.join(
+                settings['RESULTS_DIR'], 'logs')))
         return 1
     return 0
 
@@ -348,24 +352,26 @@ def slurm_finished(task_names, env):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     os.chdir(ROOT)
-    env = dict(os.environ)
     try:
         if argv and argv[0] in ('-h', '--help'):
             print(usage())
             return 0
+        values = read(SWEEP, os.environ)  # every setting checked before anything runs
+        env = normalized(os.environ, SWEEP)  # the runs see the settings' names, not old ones
         if argv and argv[0] == '--modelzoo':  # --modelzoo LOG_DIR STATUS_DIR TASK...
             return modelzoo(argv[3:], env, argv[1], argv[2])
         if argv and argv[0] in ('--list', '--finished'):
             names = argv[1:] or list(DEFAULT_TASKS)
             unknown = [n for n in names if n not in TASKS]
             if unknown:
-                raise RunError('unknown task {} (known: {})'.format(unknown[0], ' '.join(TASKS)))
+                raise RunError('unknown task {} (known: {})'.format(unknown[0], ' '.join(TASKS)),
+                               USAGE_STATUS)
             return (slurm_list if argv[0] == '--list' else slurm_finished)(names, env)
         unknown = [a for a in argv if a.startswith('-')]
         if unknown:
             raise RunError('unknown option {} (usage: bash scripts/reproduce.sh [TASK...]; see '
                            '--help)'.format(unknown[0]), 2)
-        return reproduce(argv, env)
+        return reproduce(argv, env, values)
     except RunError as e:
         print('Error: {}'.format(e.args[0]), file=sys.stderr, flush=True)
         return e.status

@@ -58,12 +58,30 @@ npu_switches() {
   export ADDA_NPU_COMPILE_CACHE=${ADDA_NPU_COMPILE_CACHE:-$out/op_cache}
 }
 
+# setting NAME OLD_NAME: NAME takes OLD_NAME's value when only that is set (OLD_NAME is then
+# unset, so that the task scripts see the setting under its name only); both set to different
+# values fail.
+setting() {
+  local name=$1 old=$2
+  if [ -n "${!old:-}" ]; then
+    if [ -n "${!name:-}" ] && [ "${!name}" != "${!old}" ]; then
+      fail "$name=${!name} and $old=${!old} differ: $old is the old name of $name; set one of them"
+    fi
+    printf -v "$name" '%s' "${!old}"
+  fi
+  unset "$old"
+}
+
 # parse_options ARG...: the --name=value options of both scripts (perf also --warmup_steps).
 parse_options() {
   data_path= batch_size= train_steps= warmup_steps= task=mnist-usps
   over_dump= over_dump_path= data_dump= data_dump_step= data_dump_path= profiling=
   profiling_dump_path=
-  device=${ADDA_DEVICE:-auto} precision=${ADDA_PRECISION:-}
+  # DEVICE and PRECISION (adda/environment.py; their old names ADDA_DEVICE and ADDA_PRECISION
+  # still accepted), the defaults of --device and --precision_mode
+  setting DEVICE ADDA_DEVICE
+  setting PRECISION ADDA_PRECISION
+  device=${DEVICE:-auto} precision=${PRECISION:-}
   local arg name
   for arg in "$@"; do
     case $arg in -h|--help) usage; exit 0 ;; esac

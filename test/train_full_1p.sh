@@ -22,10 +22,11 @@ Options:
   --batch_size=<n>        batch size of both trainings (default: the task's, 128)
   --train_steps=<n>       iterations of source training and of adaptation each (default:
                           \$SOURCE_ITERATIONS / \$ADAPT_ITERATIONS, else the task's 10000)
-  --device=<d>            auto, cpu, gpu or npu (default: \$ADDA_DEVICE, else auto: the NPU
-                          when npu_bridge imports)
-  --precision_mode=<m>    mixed, fp32 or an NPU precision_mode (default: \$ADDA_PRECISION,
-                          else mixed on the NPU, fp32 elsewhere)
+  --device=<d>            auto, cpu, gpu or npu (default: \$DEVICE, its old name \$ADDA_DEVICE
+                          still accepted, else auto: the NPU when npu_bridge imports)
+  --precision_mode=<m>    mixed, fp32 or an NPU precision_mode (default: \$PRECISION, its old
+                          name \$ADDA_PRECISION still accepted, else mixed on the NPU, fp32
+                          elsewhere)
   -h, --help              this help
 ModelZoo's --over_dump=True [--over_dump_path=DIR], --data_dump_flag=True [--data_dump_step=S
 --data_dump_path=DIR] and --profiling=True [--profiling_dump_path=DIR] turn on the adapter's

@@ -118,7 +118,8 @@ out=$4
 mkdir -p "$out/logs"
 printf '%s\\n' "$@" > "$out/args.txt"
 (cd "$3" && find . -type f | sort) > "$out/data_files.txt"
-for v in ADDA_DEVICE ADDA_PRECISION ADDA_TASKS SOURCE_ITERATIONS ADAPT_ITERATIONS SEED PYTHON; do
+for v in DEVICE PRECISION TASKS ADDA_DEVICE ADDA_PRECISION ADDA_TASKS SOURCE_ITERATIONS \
+         ADAPT_ITERATIONS SEED PYTHON; do
   echo "$v=${!v-<unset>}"
 done > "$out/env.txt"
 echo "[CANN-Modelzoo] fake training" | tee "$out/logs/fake.log"
@@ -133,7 +134,7 @@ def entry_dir(tmp_path):
     code = tmp_path / 'code dir'
     (code / 'adda').mkdir(parents=True)
     shutil.copy(ENTRY, str(code / 'modelarts_entry.py'))
-    for name in ('__init__.py', 'tasks.py'):
+    for name in ('__init__.py', 'tasks.py', 'environment.py'):
         shutil.copy(os.path.join(ROOT, 'adda', name), str(code / 'adda' / name))
     write_file(str(code / 'npu_train.sh'), FAKE_NPU_TRAIN, executable=True)
     return code
@@ -172,8 +173,9 @@ def test_modelarts_entry_copies_runs_and_copies_back(entry_dir, small_data, tmp_
     assert read_lines(train_url / 'data_files.txt') == [
         './mnist/t10k-labels-idx1-ubyte.gz', './usps/zip.test.gz']
     env = dict(line.split('=', 1) for line in read_lines(train_url / 'env.txt'))
-    assert env == {'ADDA_DEVICE': 'cpu', 'ADDA_PRECISION': '<unset>',
-                   'ADDA_TASKS': 'mnist-usps usps-mnist', 'SOURCE_ITERATIONS': '5',
+    assert env == {'DEVICE': 'cpu', 'PRECISION': '<unset>', 'TASKS': 'mnist-usps usps-mnist',
+                   'ADDA_DEVICE': '<unset>', 'ADDA_PRECISION': '<unset>',
+                   'ADDA_TASKS': '<unset>', 'SOURCE_ITERATIONS': '5',
                    'ADAPT_ITERATIONS': '7', 'SEED': '3', 'PYTHON': sys.executable}
     # Outputs out.
     assert (train_url / 'logs' / 'fake.log').is_file()
@@ -190,7 +192,7 @@ def test_modelarts_entry_default_work_dir_is_the_code_folder(entry_dir, small_da
     assert read_lines(train_url / 'args.txt') == [
         str(entry_dir), str(entry_dir), str(entry_dir / 'data'), str(entry_dir / 'output')]
     env = dict(line.split('=', 1) for line in read_lines(train_url / 'env.txt'))
-    assert env['ADDA_DEVICE'] == '<unset>'  # npu_train.sh's default (npu) applies
+    assert env['DEVICE'] == '<unset>'  # npu_train.sh's default (npu) applies
 
 
 @pytest.mark.once
@@ -360,8 +362,11 @@ def test_npu_train_keeps_the_earlier_copy_when_the_disk_is_full(tmp_path, fake_p
     disk = tmp_path / 'disk'
     train = 'PYTHON={} FAKE_PYTHON_LOG={} ADDA_TASKS=usps-mnist bash {} {} {} {} {}/out'.format(
         python, log, NPU_TRAIN, ROOT, tmp_path / 'work', tmp_path / 'data', disk)
+    # the second run evaluates again (a finished run is skipped otherwise), its fake training
+    # writing a larger snapshot
     result, _, copy = on_small_disk(tmp_path, '1m', ['sh', '-c', '{} > /dev/null && '
-                                    'FAKE_SNAPSHOT_BYTES=2000000 {}'.format(train, train)])
+                                    'SKIP_FINISHED=0 FAKE_SNAPSHOT_BYTES=2000000 {}'.format(
+                                        train, train)])
     assert result.returncode == 1, result.stdout
     assert '[CANN-Modelzoo] ERROR: cannot copy {}'.format(
         tmp_path / 'work' / 'snapshot' / 'usps-mnist-seed0_source') in result.stdout
@@ -376,9 +381,10 @@ def test_npu_train_keeps_the_earlier_copy_when_the_disk_is_full(tmp_path, fake_p
 def test_npu_train_unknown_task_fails(tmp_path, fake_python):
     python, log = fake_python
     result = run_npu_train(tmp_path, python, log, {'ADDA_TASKS': 'mnist-svhn'})
-    assert result.returncode == 1
-    assert 'ERROR: unknown task mnist-svhn' in result.stdout
-    assert tool_calls(log) == []
+    assert result.returncode == 2
+    assert result.stdout.startswith('Error: ADDA_TASKS=mnist-svhn is not task names separated by '
+                                    'spaces (known: mnist-usps usps-mnist ')
+    assert tool_calls(log) == [] and not (tmp_path / 'out').exists()
 
 
 @pytest.mark.once

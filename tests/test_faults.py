@@ -430,13 +430,18 @@ def test_modelarts_entry_and_npu_train_check_their_arguments_first(tmp_path):
         assert result.returncode == status and message in result.stdout, result.stdout
         assert not work.exists() and not (tmp_path / 'out').exists()
     for env, message in [({'SEED': 'abc'}, 'SEED=abc is not a whole number'),
-                         ({'ADAPT_ITERATIONS': '0'}, 'ADAPT_ITERATIONS must be positive'),
-                         ({'ADDA_TASKS': '*'}, 'unknown task * in ADDA_TASKS'),
+                         ({'ADAPT_ITERATIONS': '0'},
+                          'ADAPT_ITERATIONS=0 is not a whole number of at least 1'),
+                         ({'ADDA_TASKS': '*'}, "ADDA_TASKS='*' is not task names"),
+                         ({'TASKS': 'mnist-usps nope'}, "TASKS='mnist-usps nope' is not task "
+                                                        'names'),
                          ({'ADDA_DEVICE': 'tpu'}, 'ADDA_DEVICE=tpu is not one of')]:
         result = subprocess.run(['bash', os.path.join(ROOT, 'npu_train.sh'), ROOT, str(work)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 universal_newlines=True, env=dict(os.environ, **env), cwd=ROOT)
-        assert result.returncode == 1 and message in result.stdout, result.stdout
+        assert result.returncode == 2 and result.stdout.startswith('Error: ' + message), \
+            result.stdout
+        assert len(result.stdout.splitlines()) == 1
         assert not work.exists()
 
 

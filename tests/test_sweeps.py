@@ -377,19 +377,29 @@ def test_ctrl_c_stops_the_sweep(sweep, jobs):
 
 
 @pytest.mark.parametrize('variables, message', [
-    ({'JOBS': '0'}, 'Error: JOBS=0 is not a whole number of at least 1'),
-    ({'JOBS': 'two'}, 'Error: JOBS=two is not a whole number of at least 1'),
+    ({'JOBS': '0'}, 'Error: JOBS=0 is not a whole number of at least 1 (empty: the number of '
+                    'DEVICES; without JOBS and DEVICES one after another)'),
+    ({'JOBS': 'two'}, 'Error: JOBS=two is not a whole number of at least 1 (empty: the number '
+                      'of DEVICES; without JOBS and DEVICES one after another)'),
     ({'DEVICE': 'cpu', 'DEVICES': '0 9999'},
      'Error: DEVICES: 9999 is not a list of cores this process may use (taskset -c syntax: '
      '3, 0-3, 0,2)'),
-    ({'DEVICE': 'npu', 'DEVICES': 'card0'}, 'Error: DEVICES: card0 is not an NPU id (0, 1, ...)'),
-    ({'DEVICE': 'tpu', 'JOBS': '2'}, 'Error: unknown DEVICE tpu (choose from auto, cpu, gpu, npu)'),
+    ({'DEVICE': 'npu', 'DEVICES': '1 card0'},
+     "Error: DEVICES='1 card0' is not devices separated by spaces, each a device id (0, 1, ...) "
+     'or CPU cores in taskset syntax (3, 0-3, 0,2) (empty: ids 0..JOBS-1; on the CPU, the '
+     'cores split into JOBS sets)'),
+    ({'DEVICE': 'npu', 'DEVICES': '0-3'}, 'Error: DEVICES: 0-3 is not an NPU id (0, 1, ...)'),
+    ({'DEVICE': 'tpu', 'JOBS': '2'},
+     'Error: DEVICE=tpu is not one of auto, cpu, gpu, npu (empty: auto)'),
+    ({'SEEDS': '0 x'}, "Error: SEEDS='0 x' is not seeds separated by spaces, each a whole number "
+                       'from 0 to 4294967293 (empty: 0 1 2 3 4)'),
 ])
 def test_bad_jobs_or_devices_are_one_error_line(sweep, variables, message):
     env, folder = sweep
-    env.update(variables, SEEDS='0')
+    env.update(SEEDS='0')
+    env.update(variables)
     result = run(['bash', REPRODUCE, 'mnist-usps'], env)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stdout.strip().splitlines()[-1] == message
     assert calls(folder) == []
 

@@ -11,8 +11,8 @@ import collections
 import os
 
 from adda.errors import AddaError
-from adda.report.runs import (METHODS, PAPER_SPLIT, SPLIT_TITLES, has_recipe, mean_std,
-                              protocol_of, task_labels, values_of)
+from adda.report.runs import (METHODS, PAPER_SPLIT, ROW_LABELS, SPLIT_TITLES, has_recipe,
+                              mean_std, protocol_of, task_labels, values_of)
 from adda.report.tables import runs_label
 from adda.tasks import PROTOCOLS, SPLITS
 
@@ -77,7 +77,7 @@ def draw_bars(ax, runs, tasks, split, bars, width):
             draw_ours(ax, runs, method, split, offset, width, color, name)
     draw_published(ax, runs, tasks, split)
     ax.set_xticks(range(len(tasks)))
-    ax.set_xticklabels([tick_label(t, runs) for t in tasks])
+    ax.set_xticklabels([tick_label(t, runs) for t in tasks], fontsize=10 if len(tasks) < 5 else 8)
     ax.set_xlim(-0.5, len(tasks) - 0.35)
     ax.set_ylim(0, 1)
     ax.grid(axis='y', alpha=0.3)
@@ -132,11 +132,17 @@ def draw_published(ax, runs, tasks, split):
 
 
 def tick_label(task, runs):
-    """'MNIST→USPS\\n(5 runs)', plus the recipe's runs when it has any."""
+    """'MNIST→USPS\\n(5 runs)', plus the recipe's runs when it has any; a row of short runs
+    (load_runs with ``other``) says so on a line of its own."""
     task_runs = runs.get(task, [])
     faithful = len(values_of(task_runs, 'adda', 'train'))
     recipe = len(values_of(task_runs, 'recipe', 'train'))
-    label = '{}\n({})'.format(task_labels(runs)[task], runs_label(faithful))
+    if task_runs and 'variant' in task_runs[0]:
+        label = '{}\n{}'.format(ROW_LABELS.get(task_runs[0]['row_of']) or task_runs[0]['label']
+                                .split(' (')[0], task_runs[0]['brief'])
+    else:
+        label = task_labels(runs)[task]
+    label = '{}\n({})'.format(label, runs_label(faithful))
     return label + ('\n(recipe: {})'.format(runs_label(recipe)) if recipe else '')
 
 

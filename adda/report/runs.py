@@ -58,12 +58,38 @@ def other_settings(run_info):
     return None
 
 
-def script_settings(task):
+def script_settings(task, iterations=None):
     """RECIPE_KEYS of the run.yaml a run of ``task`` (adda.tasks.Task) makes today, with the
-    task's own iteration counts."""
+    task's own iteration counts (or ``iterations``: (source, adaptation))."""
     from adda.run import Run, settings_of
-    record = Run(task, settings_of({})).record()
+    counts = {} if iterations is None else {'SOURCE_ITERATIONS': str(iterations[0]),
+                                            'ADAPT_ITERATIONS': str(iterations[1])}
+    record = Run(task, settings_of(counts)).record()
     return {key: record.get(key) for key in RECIPE_KEYS}
+
+
+def variant_of(run_info):
+    """How a run made with other iteration counts or TRAIN_ARGS than its task's differs, as
+    (a key suffix, words for its label, a few words for the chart): ('@300+300', 'short run:
+    300+300 iterations', 'short: 300+300'); None for a run made with its task's settings, or
+    one whose record does not say how."""
+    if run_info.get('task_settings') is not False:
+        return None
+    try:
+        counts = int(run_info['source_iterations']), int(run_info['adapt_iterations'])
+        task = task_of_record(run_info)
+    except (KeyError, TypeError, ValueError):
+        return None
+    args = run_info.get('train_args') or ''
+    short = not args and counts[0] <= task.source_iterations and \
+        counts[1] <= task.adapt_iterations
+    kind = 'short run' if short else 'other settings'
+    words = '{}: {}+{} iterations'.format(kind, *counts)
+    brief = '{}: {}+{}'.format(kind.split()[0], *counts)
+    if args:
+        words += ', TRAIN_ARGS {}'.format(args)
+        brief += '\n+ TRAIN_ARGS'
+    return '@{}+{}'.format(*counts) + (' ' + args if args else ''), words, brief
 
 
 def protocol_of(task, runs):
@@ -83,12 +109,28 @@ def task_labels(runs, protocol=None):
         (task, label) for task, label in ROW_LABELS.items()
         if (paper and PROTOCOL_OF[task] == 'paper') or runs.get(task))
     for task in sorted(runs):
-        if task not in labels and runs[task]:
+        if task not in labels and runs[task] and 'variant' not in runs[task][0]:
             labels[task] = runs[task][0]['label']
+    labels = _with_variants(labels, runs)
     if protocol is not None:
         labels = collections.OrderedDict((task, label) for task, label in labels.items()
                                          if protocol_of(task, runs) == protocol)
     return labels
+
+
+def _with_variants(labels, runs):
+    """``labels`` with each task's rows of short runs and runs of other settings (load_runs
+    with ``other``) after its own, the others' (of tasks without rows) last."""
+    variants = sorted(task for task in runs if runs[task] and 'variant' in runs[task][0])
+    ordered = collections.OrderedDict()
+    for task, label in labels.items():
+        ordered[task] = label
+        for variant in variants:
+            if runs[variant][0]['row_of'] == task:
+                ordered[variant] = runs[variant][0]['label']
+    for variant in variants:
+        ordered.setdefault(variant, runs[variant][0]['label'])
+    return ordered
 
 
 def _script_differences(run_infos, left_out):
@@ -98,23 +140,32 @@ def _script_differences(run_infos, left_out):
     for folder in sorted(run_infos):
         info = run_infos[folder]
         task = info.get('task')
-        if task not in reference:
-            reference[task] = script_settings(task_of_record(info))
-        differ = [k for k in RECIPE_KEYS if info.get(k) != reference[task][k]]
+        counts = None
+        if variant_of(info) is not None:
+            counts = info['source_iterations'], info['adapt_iterations']
+        if (task, counts) not in reference:
+            reference[task, counts] = script_settings(task_of_record(info), counts)
+        differ = [k for k in RECIPE_KEYS if info.get(k) != reference[task, counts][k]]
         if differ:
             left_out.append((os.path.basename(folder), 'other settings than scripts/{}.sh has '
                              'now: {} differ'.format(task, ', '.join(differ))))
             del run_infos[folder]
 
 
-def load_runs(results_dir, left_out=None, damaged=None):
+def load_runs(results_dir, left_out=None, damaged=None, other=False):
     """task -> list of runs for every finished run under results_dir that was made with its
     task's settings; a run is a dict {(method, split): accuracy}, its 'label' and 'protocol',
-    and a recipe run also has ('oracle', split) and 'curve' ([(step, accuracy on the target
-    split of its protocol)]) and 'chosen' (the label-free step). Runs made otherwise go to
+    its 'seed' and 'run' (its folder's name); a recipe run also has ('oracle', split) and
+    'curve' ([(step, accuracy on the target split of its protocol)]) and 'chosen' (the
+    label-free step). Runs made otherwise go to
     ``left_out`` as (name, reason); a run with a record that cannot be read is left out and
-    the record goes to ``damaged`` (DamagedRecord)."""
-    runs = collections.defaultdict(list)
+    the record goes to ``damaged`` (DamagedRecord).
+
+    ``other``: the runs made with other iteration counts or TRAIN_ARGS (short runs) too, under
+    a task of their own per task and settings ('<task>@<source>+<adaptation>[ <TRAIN_ARGS>]'),
+    never with the task's runs; such a run also has 'variant' (what differs: 'short run:
+    300+300 iterations', also in its label), 'brief' ('short: 300+300') and 'row_of' (its
+    task's row)."""
     run_files = sorted(glob.glob(os.path.join(results_dir, '*', 'run.yaml')))
     if not run_files and glob.glob(os.path.join(results_dir, '**', '*.yaml'), recursive=True):
         raise AddaError('{} has no <run>/run.yaml: the report reads the runs of the task scripts '
@@ -123,6 +174,23 @@ def load_runs(results_dir, left_out=None, damaged=None):
                         'any YAML reader'.format(results_dir))
     left_out = [] if left_out is None else left_out
     damaged = [] if damaged is None else damaged
+    run_infos = _run_records(run_files, left_out, damaged, other)
+    _script_differences(run_infos, left_out)
+    runs = collections.defaultdict(list)
+    for folder in sorted(run_infos):
+        try:
+            key, run = _finished_run(folder, run_infos[folder])
+        except DamagedRecord as e:
+            damaged.append(e)
+            continue
+        if run is not None:
+            runs[key].append(run)
+    return runs
+
+
+def _run_records(run_files, left_out, damaged, other):
+    """folder -> run.yaml of the runs to report (with ``other``, short runs too); the others
+    into ``left_out`` (name, why), damaged records into ``damaged``."""
     run_infos = {}
     for run_file in run_files:
         folder = os.path.dirname(run_file)
@@ -136,30 +204,36 @@ def load_runs(results_dir, left_out=None, damaged=None):
             task_of_record(run_info)
         except KeyError as e:
             reason = reason or e.args[0]
+        else:
+            if other and variant_of(run_info) is not None:
+                reason = None
         if reason is not None:
             left_out.append((os.path.basename(folder), reason))
         else:
             run_infos[folder] = run_info
-    _script_differences(run_infos, left_out)
-    for folder in sorted(run_infos):
-        run_info = run_infos[folder]
-        task = task_of_record(run_info)
-        expected = RECIPE_RECORDS if task.recipe else FAITHFUL_RECORDS
-        run = {'label': task.label, 'protocol': task.protocol.name}
-        try:
-            for name, key in expected.items():
-                path = os.path.join(folder, name + '.yaml')
-                if os.path.isfile(path):
-                    run[key] = read_number(path, 'accuracy')
-            if task.recipe:
-                run.update(_recipe_extras(folder, task.protocol.split))
-        except DamagedRecord as e:
-            damaged.append(e)
-            continue
-        run['seed'] = run_info.get('seed')
-        if all(key in run for key in expected.values()) and (not task.recipe or 'curve' in run):
-            runs[task.base].append(run)
-    return runs
+    return run_infos
+
+
+def _finished_run(folder, run_info):
+    """(the key of its rows, the run as load_runs gives it) for the run in ``folder``; run None
+    when it has not finished (a record missing). DamagedRecord for a record it cannot read."""
+    task = task_of_record(run_info)
+    expected = RECIPE_RECORDS if task.recipe else FAITHFUL_RECORDS
+    run = {'label': task.label, 'protocol': task.protocol.name, 'seed': run_info.get('seed'),
+           'run': os.path.basename(folder)}
+    key, variant = task.base, variant_of(run_info)
+    if variant is not None:
+        key += variant[0]
+        run.update(variant=variant[1], brief=variant[2], row_of=task.base,
+                   label='{} ({})'.format(task.label, variant[1]))
+    for name, method_split in expected.items():
+        path = os.path.join(folder, name + '.yaml')
+        if os.path.isfile(path):
+            run[method_split] = read_number(path, 'accuracy')
+    if task.recipe:
+        run.update(_recipe_extras(folder, task.protocol.split))
+    finished = all(k in run for k in expected.values()) and (not task.recipe or 'curve' in run)
+    return key, run if finished else None
 
 
 def _recipe_extras(folder, split):

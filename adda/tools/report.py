@@ -17,7 +17,8 @@ from adda.report.tables import criteria_table, markdown_table, source_kept
 
 
 def report_text(results_dir, runs, left_out, damaged):
-    """The table(s) and the notes under them."""
+    """The table(s) and the notes under them. The criteria table measures the runs made with
+    their task's settings only (not the short runs of --all)."""
     table = markdown_table(runs)
     kept = source_kept(runs)
     if kept:
@@ -25,7 +26,9 @@ def report_text(results_dir, runs, left_out, damaged):
     if left_out:
         table += ('\n\nNot in the table (made with other settings than the task\'s): ' +
                   '; '.join('{} ({})'.format(name, reason) for name, reason in left_out))
-    found = criteria_agreement(results_dir, left_out, damaged)
+    short = [(run['run'], run['variant']) for task_runs in runs.values() for run in task_runs
+             if 'variant' in run]
+    found = criteria_agreement(results_dir, list(left_out) + short, damaged)
     if found:
         table += ('\n\nLabel-free snapshot choice: how far each criterion\'s choice falls '
                   'from the best snapshot on the labelled target split of its protocol '
@@ -38,8 +41,13 @@ def report_text(results_dir, runs, left_out, damaged):
 @click.argument('results_dir', default='results', type=click.Path(file_okay=False))
 @option('--markdown', type=click.Path(dir_okay=False), help='Also write the table here.')
 @option('--png', type=click.Path(dir_okay=False), help='Also draw the chart here.')
+@option('--all', 'show_all', is_flag=True,
+        help='Also show the runs made with other iteration counts or TRAIN_ARGS than their '
+             "task's (short runs), each task and settings in rows and bars of their own, "
+             "marked (e.g. 'short run: 300+300 iterations'), never averaged with the task's "
+             'runs.')
 @adda_command
-def main(results_dir, markdown, png):
+def main(results_dir, markdown, png, show_all):
     """Mean ± std over seeds of each task's source-only and ADDA accuracy, beside the paper's,
     on the target training data (the paper's protocol) and the target test split; with the
     recipe's runs (scripts/<task>-plus.sh) also the recipe's final snapshot, its label-free
@@ -51,7 +59,7 @@ def main(results_dir, markdown, png):
     check_output_file(markdown, '--markdown')
     check_output_file(png, '--png')
     left_out, damaged = [], []
-    runs = load_runs(results_dir, left_out, damaged)
+    runs = load_runs(results_dir, left_out, damaged, other=show_all)
     table = report_text(results_dir, runs, left_out, damaged)
     click.echo(table)
     if markdown:

@@ -10,7 +10,8 @@
 #                  --cpus-per-task=4, --gres=gpu:1, --partition=..., --time=...
 # Environment: as scripts/reproduce.sh (SEEDS, RESULTS_DIR, SNAPSHOT_DIR, PYTHON, DEVICE,
 # PRECISION, TRAIN_ARGS, SOURCE_ITERATIONS, ADAPT_ITERATIONS, ...) and LOG_DIR (default
-# RESULTS_DIR/logs); sbatch passes them to the jobs. sbatch's own SBATCH_* variables
+# RESULTS_DIR/logs), checked first (a value not allowed: one Error line, exit status 2); sbatch
+# passes them to the jobs. sbatch's own SBATCH_* variables
 # (SBATCH_PARTITION, SBATCH_ACCOUNT, SBATCH_TIMELIMIT, ...) apply to both jobs.
 # Relative folders are relative to the repository. Slurm's own output of the jobs goes to
 # LOG_DIR/slurm-<array job>_<index>.out and LOG_DIR/report-<job>.out.
@@ -22,6 +23,8 @@ RESULTS_DIR=${RESULTS_DIR:-results}
 LOG_DIR=${LOG_DIR:-$RESULTS_DIR/logs}
 
 case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;; esac
+# the settings (adda/environment.py), checked before anything is submitted or created
+"$PYTHON" -m adda.environment sweep > /dev/null || exit $?
 # the task table (adda/tasks.py)
 known=" $("$PYTHON" -m adda.tasks | tr '\n' ' ')" ||
   { echo "Error: $PYTHON cannot read adda/tasks.py (set PYTHON)" >&2; exit 1; }

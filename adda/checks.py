@@ -71,7 +71,7 @@ def check_classes(shapes, splits):
     from adda.data.dataset import check_same_classes
     check_same_classes(splits)
     for split in splits:
-        if split.num_classes > shapes.outputs:
+        if split.num_classes is not None and split.num_classes > shapes.outputs:
             raise AddaError('{} has {} labels but {} has {} outputs (classes named by numbers '
                             'take their number as label)'.format(
                                 split.name, split.num_classes, shapes.name, shapes.outputs))
@@ -178,7 +178,7 @@ def check_training(settings, model_fn, splits, weights=None, weights_end=None,
         raise AddaError('--adversary widths must be positive, got {}'.format(
             ' '.join(str(w) for w in adversary_layers)))
     if ignore_label is not None:
-        classes = max(split.num_classes for split in splits)
+        classes = max(split.num_classes for split in splits if split.num_classes is not None)
         if not 0 <= ignore_label < classes:
             raise AddaError('--ignore_label {} is not a label of {} (labels 0..{})'.format(
                 ignore_label, splits[0].name, classes - 1))

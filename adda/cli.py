@@ -186,3 +186,20 @@ def check_dataset(name, split):
     """Fail fast on an unknown dataset or split name, before any data is loaded."""
     from adda.data import get_dataset
     get_dataset(name).check_split(split)
+
+
+def require_source_labels(name, split):
+    """A source (what a model learns classes from) must be labelled: one line when it is not,
+    before anything is decoded."""
+    from adda.data import get_dataset
+    get_dataset(name).require_labels(split, 'a source must be labelled (a model learns its '
+                                            'classes from it); {} can be the target of an '
+                                            'adaptation'.format(name))
+
+
+def require_labels_to_measure(name, split):
+    """An accuracy needs labels: one line when ``split`` has none, naming what works without."""
+    from adda.data import get_dataset
+    get_dataset(name).require_labels(split, 'an accuracy needs them; tools/predict.py predicts '
+                                            'without them, and the pipeline estimates the '
+                                            'accuracy (tools/estimate.py)')

@@ -54,7 +54,8 @@ def _dataset_inputs(name, split):
     images = dataset.split(split)
     listing = getattr(dataset, 'listing', None)
     if listing is not None:  # an image folder: its files, in the order they were loaded
-        keys = [os.path.relpath(entry[0], dataset.path) for entry in listing(split)]
+        folder = os.path.join(dataset.path, split)
+        keys = [os.path.relpath(entry[0], folder) for entry in listing(split)]
         return Inputs(images, keys, 'file', images.classes, images.name)
     return Inputs(images, list(range(len(images))), 'index', images.classes, images.name)
 

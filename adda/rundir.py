@@ -180,7 +180,7 @@ def _show(value):
 def class_differences(recorded, options):
     """['classes of NAME: old -> new'] where a dataset of one's own now has other classes
     (by label) than the run recorded; ``options``: the new run's, as config.yaml records them."""
-    from adda.data.custom import run_classes
+    from adda.data.own import run_classes
     now = run_classes(options)
     return ['classes of {}: {} -> {}'.format(name, _show(recorded.get(name)), _show(now.get(name)))
             for name in sorted(set(recorded) | set(now)) if recorded.get(name) != now.get(name)]

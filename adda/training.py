@@ -280,7 +280,7 @@ def _write_config(output_dir, settings, seed, run_device, start_step, plan):
         'host': platform.node(),
         'time': time.strftime('%Y-%m-%d %H:%M:%S %z'),
     }
-    from adda.data.custom import run_classes
+    from adda.data.own import run_classes
     classes = run_classes(options)
     if classes:  # datasets of one's own only: built-in sets' runs record what they did
         config['classes'] = classes

@@ -15,13 +15,23 @@ from adda.errors import AddaError, write_error
 
 
 class TqdmHandler(logging.StreamHandler):
-    """Writes records through tqdm so they print above an active progress bar."""
+    """Writes records through tqdm so they print above an active progress bar; on the standard
+    output unless ``to_stderr`` (a tool whose output is data on the standard output)."""
+
+    to_stderr = False
 
     def emit(self, record):
         try:
-            tqdm.write(self.format(record))
+            tqdm.write(self.format(record), file=sys.stderr if self.to_stderr else None)
         except Exception:
             self.handleError(record)
+
+
+def log_to_stderr():
+    """Console logging on the standard error from now on (the standard output carries data)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, TqdmHandler):
+            handler.to_stderr = True
 
 
 class _Early(logging.Handler):

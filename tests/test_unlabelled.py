@@ -33,6 +33,8 @@ def test_the_class_check_takes_an_unlabelled_target_and_refuses_other_classes():
     check_same_classes([source, numbered()])
     check_same_classes([numbered(), source])
     check_same_classes([source, numbered(classes=('0', '1', '2'))])
+    # a small check set that lacks a class folder named by a number
+    check_same_classes([source, numbered(classes=('0', None, '2'), name='t test')])
     with pytest.raises(AddaError) as info:
         check_same_classes([source, numbered(), numbered(classes=('0', '1'), name='t test')])
     assert str(info.value) == ('source and target must have the same classes: mnist train has '

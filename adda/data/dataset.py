@@ -166,13 +166,22 @@ class DatasetGroup(object):
                 if not os.path.isfile(os.path.join(self.path, name))]
 
 
+def same_classes(first, other):
+    """Whether two class lists (names by label) agree: as many labels, the same name at each,
+    where a label one of them has no class for (None: a missing class folder named by a
+    number, as in a small labelled check set) agrees with anything."""
+    first, other = tuple(first), tuple(other)
+    return len(first) == len(other) and all(a is None or b is None or a == b
+                                            for a, b in zip(first, other))
+
+
 def check_same_classes(splits, what='source and target'):
     """Splits used together (an adaptation's source and target) must have the same classes;
     a split whose classes nobody knows (an unlabelled dataset's, classes None) takes the
-    others'."""
+    others', and one that lacks a class named by a number (a label without a class) may."""
     known = [split for split in splits if split.classes is not None]
     for other in known[1:]:
-        if tuple(other.classes) != tuple(known[0].classes):
+        if not same_classes(known[0].classes, other.classes):
             raise AddaError('{} must have the same classes: {} has {} and {} has {}'.format(
                 what, known[0].name, describe_classes(known[0].classes), other.name,
                 describe_classes(other.classes)))

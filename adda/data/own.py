@@ -101,7 +101,12 @@ def own_classes(names, root=None):
 
 def run_classes(opts):
     """own_classes of a training run's datasets (train.py's dataset, train_adda.py's source
-    and target, given as name:split), from the tool's options."""
-    names = [opts.get('dataset')] + [str(opts.get(key) or '').split(':')[0]
-                                     for key in ('source', 'target')]
-    return own_classes([name for name in names if name])
+    and target, given as name:split), from the tool's options; a target of one's own whose
+    split is unlabelled takes the source's classes (those the adapted model predicts)."""
+    source, target = (str(opts.get(key) or '').split(':') for key in ('source', 'target'))
+    names = [opts.get('dataset'), source[0], target[0]]
+    recorded = own_classes([name for name in names if name])
+    if len(target) == 2 and get_dataset(target[0]).own and (
+            target[0] not in recorded or not get_dataset(target[0]).is_labelled(target[1])):
+        recorded[target[0]] = list(get_dataset(source[0]).classes)  # it learns the source's
+    return recorded

@@ -40,8 +40,8 @@ def draw(panels, path, layer):
     for ax, (title, points, domains, classes) in zip(axes[0], panels):
         for domain, marker in MARKERS.items():
             keep = domains == domain
-            ax.scatter(points[keep, 0], points[keep, 1], c=[colours(int(c) % 10) for c in
-                                                           classes[keep]],
+            ax.scatter(points[keep, 0], points[keep, 1], c=[colours(int(c) % 10) if c >= 0 else
+                                                           'lightgrey' for c in classes[keep]],
                        marker=marker, s=9 if marker == 'o' else 12, linewidths=0.6,
                        alpha=0.75, label=domain)
         ax.set_title(title, fontsize=10)
@@ -51,6 +51,9 @@ def draw(panels, path, layer):
                for d, m in MARKERS.items()]
     handles += [plt.Line2D([], [], color=colours(c), marker='s', linestyle='', label=str(c))
                 for c in range(int(np.max(np.concatenate([p[3] for p in panels]))) + 1)]
+    if any(np.any(p[3] < 0) for p in panels):
+        handles.append(plt.Line2D([], [], color='lightgrey', marker='s', linestyle='',
+                                  label='no label'))
     figure.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=8,
                   frameon=False)
     figure.suptitle('t-SNE of the {} features; colour: class, marker: domain'.format(layer),
@@ -145,7 +148,10 @@ def sampled_splits(names, images):
     for domain, (name, split) in zip(('source', 'target'), names):
         data = get_split(name, split)
         splits[domain] = sample_of(data, images)
-        classes.append(np.asarray(data.labels)[sample_indices(len(data.labels), images)])
+        if data.labelled:
+            classes.append(np.asarray(data.labels)[sample_indices(len(data), images)])
+        else:  # no labels: grey points
+            classes.append(np.full(len(sample_indices(len(data), images)), -1, np.int64))
     domains = np.array(['source'] * len(classes[0]) + ['target'] * len(classes[1]))
     return splits, domains, np.concatenate(classes)
 

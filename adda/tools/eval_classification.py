@@ -5,6 +5,7 @@ import os
 
 import click
 
+from adda.cli import require_labels_to_measure
 from adda.cli import DEVICE, OUTPUT, POSITIVE, adda_command, check_dataset, select_gpu
 from adda.options import DEVICE_OPTIONS, Argument, Option, Tool
 
@@ -29,6 +30,7 @@ def main(settings):
     dataset, split, model, output = (settings.dataset, settings.split, settings.model,
                                      settings.output)
     check_dataset(dataset, split)
+    require_labels_to_measure(dataset, split)
     select_gpu(settings.gpu)
     import numpy as np
     from tqdm import tqdm

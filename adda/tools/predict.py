@@ -34,7 +34,10 @@ def main(settings):
     Example: python tools/predict.py lenet snapshot/mine-plus-seed0_adda data/mine/train
     """
     from adda.checks import check_output_file
+    from adda.util import log_to_stderr
     check_output_file(settings.output, '--output')
+    if not settings.output:
+        log_to_stderr()  # the CSV goes to the standard output
     select_gpu(settings.gpu)
     from tqdm import tqdm
 
@@ -76,12 +79,14 @@ def main(settings):
 def _classes(trained, inputs, digits):
     """The class names: the snapshot's (its run's source classes); those of the input dataset
     must be the same when it has them."""
+    from adda.data.dataset import describe_classes, same_classes
     from adda.errors import AddaError
     if trained is not None and inputs.classes is not None and \
-            tuple(inputs.classes) != tuple(trained):
+            not same_classes(inputs.classes, trained):
         raise AddaError('{} has the classes {} but the snapshot was trained on {}'.format(
-            inputs.description, ' '.join(map(str, inputs.classes)), ' '.join(trained)))
-    found = trained or inputs.classes
+            inputs.description, describe_classes(inputs.classes), describe_classes(trained)))
+    found = trained or (inputs.classes if inputs.classes is not None and
+                        None not in inputs.classes else None)
     if found is None:
         logging.warning('The snapshot is not in a run folder of ours, so its class names are '
                         'unknown: the ten digits are used')

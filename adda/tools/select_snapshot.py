@@ -5,6 +5,7 @@ import os
 
 import click
 
+from adda.cli import require_source_labels
 from adda.cli import (DEVICE, OUTPUT, POSITIVE, SELECTION, adda_command, check_dataset,
                       parse_dataset_split, select_gpu)
 from adda.options import DEVICE_OPTIONS, Argument, Option, Tool
@@ -29,10 +30,10 @@ def sample_note(splits, max_images):
     """Which images each split is scored on, in words."""
     parts = []
     for split in splits:
-        n = len(split.labels)
+        n = len(split)
         parts.append('{}: {}'.format(split.name, 'all {} images'.format(n) if not max_images or
                                      n <= max_images else '{} of {} images'.format(max_images, n)))
-    sampled = any(max_images and len(split.labels) > max_images for split in splits)
+    sampled = any(max_images and len(split) > max_images for split in splits)
     return '; '.join(parts) + (' (fixed-seed samples, seed 0)' if sampled else '')
 
 
@@ -84,6 +85,7 @@ def main(settings):
     check_dataset(source_name, source_split)
     check_dataset(source_name, source_val)
     check_dataset(target_name, target_split)
+    require_source_labels(source_name, source_val)
     from adda.checks import check_output_file
     check_output_file(output, '--output')
     select_gpu(settings.gpu)

@@ -5,6 +5,7 @@ import os
 
 import click
 
+from adda.cli import require_labels_to_measure
 from adda.cli import (DEVICE, OUTPUT, POSITIVE, SELECTION, adda_command, check_dataset,
                       select_gpu)
 from adda.options import DEVICE_OPTIONS, Argument, Option, Tool
@@ -34,6 +35,7 @@ def main(settings):
     dataset, split, model, output = (settings.dataset, settings.split, settings.model,
                                      settings.output)
     check_dataset(dataset, split)
+    require_labels_to_measure(dataset, split)
     from adda.checks import check_output_file
     check_output_file(output, '--output')
     select_gpu(settings.gpu)

@@ -4,6 +4,7 @@ import logging
 
 import click
 
+from adda.cli import require_source_labels
 from adda.cli import DATA, adda_command, check_dataset, select_gpu
 from adda.options import DEVICE_OPTIONS, TRAINING_OPTIONS, Argument, Option, Tool
 
@@ -60,6 +61,7 @@ def main(settings):
     Example: python tools/train.py mnist2000 train lenet lenet_mnist2000 --solver adam
     """
     check_dataset(settings.dataset, settings.split)
+    require_source_labels(settings.dataset, settings.split)
     select_gpu(settings.gpu)
     from adda.checkpoints import log_restore, resolve_weights, restore
     from adda.checks import check_training

@@ -4,6 +4,7 @@ import logging
 
 import click
 
+from adda.cli import require_source_labels
 from adda.cli import (ADVERSARY, LAYERS, adda_command, check_dataset, parse_dataset_split,
                       select_gpu)
 from adda.options import DEVICE_OPTIONS, TRAINING_OPTIONS, Argument, Option, Tool
@@ -45,6 +46,7 @@ def main(settings):
     target_name, target_split = parse_dataset_split(settings.target, 'target')
     check_dataset(source_name, source_split)
     check_dataset(target_name, target_split)
+    require_source_labels(source_name, source_split)
     select_gpu(settings.gpu)
     from adda.adaptation import build_adda_training
     from adda.checkpoints import log_restore, resolve_weights, restore

@@ -5,7 +5,7 @@
   images on which the two agree estimates the accuracy (generalization disagreement equality:
   Nakkiran and Bansal 2020; Jiang, Nagarajan, Baek and Kolter, ICLR 2022). Two runs can be
   unequal, and |acc(A) - acc(B)| <= P(A != B): the interval is the agreement +- half the
-  disagreement.
+  disagreement, widened by the agreement's sampling margin (90%).
 - A model the run started from (its source model) is compared with the reported model,
   whose errors bound the difference: |acc(S) - P(S = R)| <= P(R wrong) (the check model of
   Chuang, Torralba and Jegelka, ICML 2020). The interval is that bound, with the reported
@@ -22,6 +22,7 @@ were measured too and are kept here for the comparison in docs/results.md: adapt
 are confident whether or not they are right, so they overestimate (see there).
 """
 import collections
+import math
 
 import numpy as np
 
@@ -33,6 +34,7 @@ TWIN = 'agreement with an independent run (twin)'
 # How far the target's class frequencies may be from the source's (total variation) for the
 # cap: USPS's and MNIST's training sets are 0.09 apart.
 LABEL_SHIFT = 0.2
+Z90 = 1.645  # the normal quantile of a two-sided 90% interval
 REFERENCE = 'agreement with the reported model'
 
 
@@ -73,10 +75,17 @@ def _capped(value, low, high, predicted, shares):
     return (min(value, class_overlap(predicted, shares)), 0.0, cap), cap
 
 
+def sampling_margin(agreed, images):
+    """The 90% margin of an agreement measured on ``images`` images (normal approximation of
+    the binomial, at least one image's worth): what another sample of as many images could
+    have given."""
+    return max(Z90 * math.sqrt(agreed * (1.0 - agreed) / images), 1.0 / images)
+
+
 def twin_estimate(predicted, twin_predicted, shares):
     """The accuracy of a model from its agreement with its twin (see the module)."""
     agreed = agreement(predicted, twin_predicted)
-    half = (1.0 - agreed) / 2.0
+    half = (1.0 - agreed) / 2.0 + sampling_margin(agreed, len(predicted))
     (value, low, high), cap = _capped(agreed, max(0.0, agreed - half), min(1.0, agreed + half),
                                       predicted, shares)
     return Estimate(value, low, high, TWIN, agreed, cap)
@@ -86,7 +95,7 @@ def reference_estimate(predicted, reference_predicted, reference, shares):
     """The accuracy of a model from its agreement with a reference model whose accuracy is
     estimated as ``reference`` (an Estimate)."""
     agreed = agreement(predicted, reference_predicted)
-    error = 1.0 - reference.low
+    error = 1.0 - reference.low + sampling_margin(agreed, len(predicted))
     (value, low, high), cap = _capped(agreed, max(0.0, agreed - error), min(1.0, agreed + error),
                                       predicted, shares)
     return Estimate(value, low, high, REFERENCE, agreed, cap)

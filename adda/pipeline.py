@@ -5,8 +5,10 @@ pipeline with its exit status. Ctrl-C and SIGTERM let the running tool save and 
 other. At the end, the summary lines read from the evaluation records.
 
 A new step is a method of Pipeline called from ``steps``; an evaluation is ``evaluate(name,
-weights)`` (records <name>_<split>.yaml).
+weights)`` (records <name>_<split>.yaml). Before the first step, ``check_data`` makes sure the
+data the run needs can be used (adda.run calls it before it writes anything).
 """
+import collections
 import os
 import signal
 import subprocess
@@ -17,6 +19,7 @@ from adda.environment import ROOT, RunError
 from adda.locks import FileLock
 
 LOCKS = '.locks'  # <SNAPSHOT_DIR>/.locks/: the runs' and the shared source models' locks
+TOOL_BATCH_SIZE = 50  # the training tools' --batch_size when their arguments give none
 
 
 def say(text):
@@ -170,3 +173,102 @@ def print_summary(run, when, rows=None):
 def accuracy_of(path):
     """The accuracy of an evaluation record, as the summary shows it (4 decimals)."""
     return '{:.4f}'.format(records.read_number(path, 'accuracy'))
+
+
+# --- the data, checked before any training ------------------------------------------------
+
+def needed_splits(run):
+    """(dataset, split) of every split the run reads, all labelled: the source's training split
+    (and its test split, the label-free choice's held-out source split), the target's two
+    (adapted to, and evaluated on, both)."""
+    task = run.task
+    needed = [(task.source, 'train')] + [(task.target, split) for split in task.protocol.splits]
+    if task.select:
+        needed.append((task.source, 'test'))
+    return needed
+
+
+def option_value(args, name, default=None):
+    """The value of the last ``name`` option in tool arguments ``args``, else ``default``."""
+    value = default
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(name + '='):
+            value = arg[len(name) + 1:]
+    return value
+
+
+def batch_sizes(run):
+    """(source training's, adaptation's) --batch_size, TRAIN_ARGS last (they win); None for
+    one that is not a whole number (the tool says so)."""
+    sizes = []
+    for args in (run.source_args, run.adapt_args):
+        text = str(option_value(args + run.train_args, '--batch_size', TOOL_BATCH_SIZE))
+        sizes.append(int(text) if text.isdigit() else None)
+    return tuple(sizes)
+
+
+def read_splits(run, root=None):
+    """{(dataset, split): adda.data.check.SplitReport} of the run's datasets, every file read
+    and decoded (an image folder's cache filled); a built-in set's missing file downloaded as
+    the tools would (or, offline, named). RunError (one line) for what cannot be used.
+
+    The one place that asks the data package (adda.data.check.check_datasets)."""
+    from adda.data import get_split
+    from adda.data.check import check_datasets
+    from adda.errors import AddaError
+    names = list(collections.OrderedDict.fromkeys(name for name, _ in needed_splits(run)))
+    try:
+        report = check_datasets(names, root=root)
+        if report.missing:
+            for name, split in needed_splits(run):
+                get_split(name, split, root)  # downloads, or names the file that is missing
+            report = check_datasets(names, root=root)
+    except AddaError as e:
+        raise RunError(str(e))
+    if report.status:
+        raise RunError(str(report.error()))
+    return {(dataset.name, found.split): found for dataset in report.datasets
+            for found in dataset.splits}
+
+
+def check_data(run, root=None):
+    """Before any training: every split the run needs (needed_splits) is there, readable,
+    decoded and labelled; source and target have the same classes; each training split holds
+    at least a batch. RunError (status 1), one line, otherwise. Returns a line saying what
+    was found. ``root``: the data root (default $ADDA_DATA_DIR, else ./data)."""
+    from adda.data.dataset import describe_classes
+    task = run.task
+    found = read_splits(run, root)
+    for name, split in needed_splits(run):
+        if (name, split) not in found:
+            raise RunError('{} has no {} split: a task run evaluates on the target\'s train and '
+                           'test splits{}'.format(name, split, ' and holds out the source\'s '
+                                                  'test split' if task.select else ''))
+        if not found[name, split].labelled:
+            raise RunError('{} {} has no labels: a task run trains on the source\'s and '
+                           'evaluates on the target\'s (adapt to unlabelled images with '
+                           'tools/train_adda.py)'.format(name, split))
+    source, target = found[task.source, 'train'], found[task.target, 'train']
+    if tuple(source.classes or ()) != tuple(target.classes or ()):
+        raise RunError('source and target must have the same classes: {} has {} and {} has '
+                       '{}'.format(task.source, describe_classes(source.classes or ()),
+                                   task.target, describe_classes(target.classes or ())))
+    source_batch, adapt_batch = batch_sizes(run)
+    for name, batch, what in ((task.source, source_batch, 'source training'),
+                              (task.source, adapt_batch, 'the adaptation'),
+                              (task.target, adapt_batch, 'the adaptation')):
+        if batch is not None and found[name, 'train'].images < batch:
+            raise RunError('{} train has {} images, fewer than a batch of {} (the --batch_size '
+                           'of {}): give TRAIN_ARGS a smaller --batch_size'.format(
+                               name, found[name, 'train'].images, batch, what))
+    return 'Checked the data: {} ({}), {} ({}); classes {}'.format(
+        task.source, _counts(found, task.source), task.target, _counts(found, task.target),
+        describe_classes(source.classes))
+
+
+def _counts(found, name):
+    return ', '.join('{} {} images'.format(split, found[name, split].images)
+                     for split in ('train', 'test') if (name, split) in found)
+

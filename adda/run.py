@@ -19,7 +19,7 @@ from adda.environment import (ENVIRONMENT, NAME, PAIR, PAIR_ENVIRONMENT, ROOT,  
 from adda.errors import AddaError
 from adda.locks import FileLock
 from adda.pinning import pin, platform_of
-from adda.pipeline import LOCKS, Pipeline, finished_summary, print_summary, say
+from adda.pipeline import LOCKS, Pipeline, check_data, finished_summary, print_summary, say
 from adda.tasks import GENERAL_ITERATIONS, TASKS, pair_task
 
 RUN_BUSY = 75  # exit status when another process runs the same run (EX_TEMPFAIL)
@@ -204,8 +204,8 @@ def pin_run(settings, env):
 
 def run_task(task, args, env=None):
     """Everything scripts/<task>.sh does; returns the exit status. Arguments and settings are
-    checked first (status 2), then the run's record against the results folder's, then the
-    data; only then is anything written."""
+    checked first (status 2), then the run's record against the results folder's; a finished
+    run stops there; then the data (pipeline.check_data); only then is anything written."""
     env = dict(os.environ if env is None else env)
     prefix = parse_arguments(task, args)
     settings = settings_of(env)
@@ -226,6 +226,7 @@ def run_task(task, args, env=None):
                 'evaluate; SKIP_FINISHED=0 evaluates it again)'.format(run.prefix))
             print_summary(run, 'from its records', summary)
             return 0
+        say(check_data(run, env.get('ADDA_DATA_DIR') or None))  # before anything is written
         write_record(run)
         Pipeline(run, env)()
         return 0

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, run_tool_process, write_mnist, write_usps
+from conftest import ROOT, run_tool_process, write_mnist, write_svhn, write_usps
 from test_faults import needs_small_disk, on_small_disk  # noqa: F401  (a fixture)
 from helpers_ascend import (npu_optimizer, read_json_lines, recorded_configs, with_pythonpath,
                             write_fake_python, write_file, write_moxing, write_npu_bridge)
@@ -253,8 +253,22 @@ def test_modelarts_entry_missing_data_is_one_error(entry_dir, tmp_path):
 
 # --- npu_train.sh with a fake interpreter ----------------------------------------------------
 
+@pytest.fixture(scope='module')
+def digits(tmp_path_factory):
+    """MNIST and USPS stand-ins large enough for mnist2000 and usps1800, and SVHN's: the tools
+    are faked, but each run checks its data before training (adda/pipeline.py check_data)."""
+    folder = tmp_path_factory.mktemp('digits')
+    write_mnist(str(folder / 'mnist'), counts=(2000, 100))
+    write_usps(str(folder / 'usps'), counts=(1800, 100))
+    write_svhn(str(folder / 'svhn'), counts=(200, 60))
+    return folder
+
+
 @pytest.fixture
-def fake_python(tmp_path):
+def fake_python(tmp_path, digits):
+    """(the stand-in interpreter, its log); tmp_path/data holds MNIST and USPS (not SVHN)."""
+    for name in ('mnist', 'usps'):
+        shutil.copytree(str(digits / name), str(tmp_path / 'data' / name))
     log = tmp_path / 'python.log'
     python = write_fake_python(str(tmp_path / 'bin' / 'python'))
     return python, log
@@ -323,10 +337,9 @@ def test_npu_train_device_from_the_environment(tmp_path, fake_python):
 
 
 @pytest.mark.once
-def test_npu_train_runs_svhn_when_present(tmp_path, fake_python):
+def test_npu_train_runs_svhn_when_present(tmp_path, fake_python, digits):
     python, log = fake_python
-    write_file(str(tmp_path / 'data' / 'svhn' / 'train_32x32.mat'), '')
-    write_file(str(tmp_path / 'data' / 'svhn' / 'test_32x32.mat'), '')
+    shutil.copytree(str(digits / 'svhn'), str(tmp_path / 'data' / 'svhn'))
     result = run_npu_train(tmp_path, python, log, {'ADDA_TASKS': 'svhn-mnist'})
     assert result.returncode == 0, result.stdout
     assert [c[1] for c in tool_calls(log)][:1] == ['svhn']
@@ -358,7 +371,6 @@ def test_npu_train_keeps_the_earlier_copy_when_the_disk_is_full(tmp_path, fake_p
     copied there; the copy of the first run stays whole (npu_train.sh used to remove it first,
     leaving neither)."""
     python, log = fake_python
-    (tmp_path / 'data' / 'mnist').mkdir(parents=True)
     disk = tmp_path / 'disk'
     train = 'PYTHON={} FAKE_PYTHON_LOG={} ADDA_TASKS=usps-mnist bash {} {} {} {} {}/out'.format(
         python, log, NPU_TRAIN, ROOT, tmp_path / 'work', tmp_path / 'data', disk)

@@ -6,6 +6,7 @@ import filecmp
 import glob
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -87,10 +88,24 @@ SWEEP_VARIABLES = ('JOBS', 'DEVICES', 'DEVICE', 'PRECISION', 'SEEDS', 'SEED', 'P
                    'DEVICE_ID', 'CUDA_VISIBLE_DEVICES', 'OMP_NUM_THREADS', 'PYTHON')
 
 
+@pytest.fixture(scope='module')
+def subset_data(tmp_path_factory):
+    """MNIST and USPS stand-ins large enough for mnist2000 and usps1800: the tools are faked,
+    but each run checks its data before training (adda/pipeline.py check_data)."""
+    folder = tmp_path_factory.mktemp('subset_data')
+    write_mnist(str(folder / 'mnist'), counts=(2000, 100))
+    write_usps(str(folder / 'usps'), counts=(1800, 100))
+    return folder
+
+
 @pytest.fixture
-def sweep(tmp_path, data_root):
+def sweep(tmp_path, data_root, subset_data):
     """(environment, folder) for a sweep with the stand-in interpreter: records in
-    folder/results, snapshots in folder/snap, tool calls in folder/calls.jsonl."""
+    folder/results, snapshots in folder/snap, tool calls in folder/calls.jsonl; the data root
+    holds MNIST and USPS for the subset tasks."""
+    for name in ('mnist', 'usps'):
+        shutil.rmtree(str(data_root / name))
+        shutil.copytree(str(subset_data / name), str(data_root / name))
     python = tmp_path / 'bin' / 'python'
     python.parent.mkdir()
     python.write_text(FAKE_PYTHON.format(python=sys.executable))

@@ -213,12 +213,14 @@ def run_task(task, args, env=None):
     if env.get('DESCRIBE_RUN') == '1':  # the run.yaml this run would have (for the tests)
         sys.stdout.write(dump_record(run.record()))
         return 0
-    recorded = refuse_other_settings(run)
+    refuse_other_settings(run)
     if settings['PIN_DEVICE']:
         pin_run(settings, env)
     held = lock(os.path.join(run.snapshot_dir, LOCKS, run.prefix + '.lock'),
                 settings['RUN_LOCK'] == 'wait', run.prefix)
     try:
+        # read again under the lock: the process that held it may have made (or finished) it
+        recorded = refuse_other_settings(run)
         summary = finished_summary(run) if recorded and settings['SKIP_FINISHED'] == '1' \
             else None
         if summary is not None:

@@ -94,17 +94,17 @@ def test_a_setting_not_allowed_is_one_line_and_leaves_nothing(argv, settings, li
     assert out == '' and left_nothing(tmp_path)
 
 
-def test_a_refused_device_leaves_no_record_to_refuse_the_corrected_command(tmp_path,
-                                                                           monkeypatch, capsys):
+def test_a_refused_device_leaves_no_record_to_refuse_the_corrected_command(
+        data_root, tmp_path, monkeypatch, capsys):
     """DEVICE=tpu used to fail in the first tool after run.yaml was written; the corrected
     command was then refused ('holds a run made with other settings ... device: tpu ->
     auto')."""
-    status, _, _ = run_main(['usps-mnist'], settings_env(tmp_path, DEVICE='tpu'), monkeypatch,
-                            capsys)
+    pair = ['--pair', 'usps', 'svhn']
+    status, _, _ = run_main(pair, settings_env(tmp_path, DEVICE='tpu'), monkeypatch, capsys)
     assert status == 2 and left_nothing(tmp_path)
-    status, out, err = run_main(['usps-mnist'], settings_env(tmp_path), monkeypatch, capsys)
+    status, out, err = run_main(pair, settings_env(tmp_path), monkeypatch, capsys)
     assert 'other settings' not in '\n'.join(err)
-    assert status == 1 and 'Training the source model' in out  # its first tool (here: false)
+    assert status == 1 and 'Training the source model' in out, err  # its first tool: false
 
 
 def test_old_names_are_still_accepted_and_recorded_under_the_new(tmp_path, monkeypatch, capsys):
@@ -194,6 +194,21 @@ def test_a_finished_run_is_neither_trained_nor_evaluated_again(tmp_path, monkeyp
         f.write('accur')
     status, out, _ = run_main(['usps-mnist'], env, monkeypatch, capsys)
     assert status == 1 and 'finished earlier' not in out
+
+
+def test_a_run_finished_while_waiting_for_its_lock_is_skipped(tmp_path, monkeypatch, capsys):
+    """Two sweeps on the same folders: the run one waits for (RUN_LOCK=wait) is made and
+    finished by the other meanwhile; once it has the lock, it reads the record again and
+    finds it finished."""
+    env = settings_env(tmp_path, RUN_LOCK='wait')
+    real_lock = pipeline.lock
+
+    def lock_once_the_other_has_finished(*args):
+        finished_run(tmp_path, env)  # what the process that held the lock did
+        return real_lock(*args)
+    monkeypatch.setattr(pipeline, 'lock', lock_once_the_other_has_finished)
+    status, out, err = run_main(['usps-mnist'], env, monkeypatch, capsys)
+    assert (status, err) == (0, []) and 'finished earlier with these settings' in out
 
 
 def short_run(results, task, seed, accuracy, **settings):

@@ -189,6 +189,13 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
     Setting('RUN_LOCK', 'fail', "when another process holds the run's lock "
             '(<SNAPSHOT_DIR>/.locks/<PREFIX>.lock): fail (exit status 75) or wait',
             one_of('fail', 'wait')),
+    Setting('ESTIMATE', 'auto', 'estimate the accuracy without target labels from an '
+            'independent run of the task (its twin, seed TWIN_SEED): auto: when a target split '
+            'has no labels (the twin is made when it is not there, which doubles the time) or '
+            'when the twin is there already; 1: always (making the twin when needed); 0: never',
+            one_of('auto', '0', '1')),
+    Setting('TWIN_SEED', '', "the twin's seed (its run: the default name of that seed, or "
+            '<PREFIX>-twin)', SEED, shown='SEED + 1'),
     # scripts/adapt.sh: which settings a task for any pair runs with (adda.tasks.pair_task)
     Setting('RECIPE', '0', '1: the general recipe and the label-free choice, as task '
             'SOURCE-TARGET-plus; 0: the faithful settings, task SOURCE-TARGET', FLAG),
@@ -210,12 +217,13 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
 # Which settings each entry point reads, in the order --help lists them.
 RUN = ('SEED', 'PREFIX', 'SNAPSHOT_DIR', 'RESULTS_DIR', 'PYTHON', 'DEVICE', 'PRECISION',
        'SOURCE_ITERATIONS', 'ADAPT_ITERATIONS', 'TRAIN_ARGS', 'PIN_DEVICE', 'SKIP_FINISHED',
-       'RUN_LOCK')
+       'RUN_LOCK', 'ESTIMATE', 'TWIN_SEED')
 PAIR = ('RECIPE',) + RUN
-# the sweep sets SEED, PREFIX, PIN_DEVICE, RUN_LOCK and SKIP_FINISHED of its runs itself
+# the sweep sets SEED, PREFIX, PIN_DEVICE, RUN_LOCK, SKIP_FINISHED and TWIN_SEED of its runs
+# itself
 SWEEP = ('SEEDS', 'JOBS', 'DEVICES', 'LOG_DIR') + tuple(
     name for name in RUN if name not in ('SEED', 'PREFIX', 'SKIP_FINISHED', 'RUN_LOCK',
-                                         'PIN_DEVICE'))
+                                         'PIN_DEVICE', 'TWIN_SEED'))
 SLURM = ('ADDA_ROOT', 'TASKS') + SWEEP
 NPU_TRAIN = ('TASKS', 'DEVICE', 'PRECISION', 'SOURCE_ITERATIONS', 'ADAPT_ITERATIONS', 'SEED',
              'PYTHON', 'TRAIN_ARGS', 'JOBS', 'DEVICES')

@@ -114,9 +114,10 @@ class Run(object):
         ])
 
     def finished(self):
-        """Every evaluation record of the run exists."""
-        return all(os.path.isfile(os.path.join(self.results, name + '.yaml'))
-                   for name in self.task.records())
+        """Every record a finished run has exists (adda.pipeline.finished_files)."""
+        from adda.pipeline import finished_files
+        files = finished_files(self)
+        return files is not None and all(os.path.isfile(path) for path in files)
 
 
 def dump_record(record):

@@ -28,7 +28,7 @@ SIGNALLED = (130, 143)
 
 
 # The sweep sets these of each run itself (SEED: each run's seed).
-PER_RUN = ('SEED', 'PREFIX', 'PIN_DEVICE', 'RUN_LOCK', 'SKIP_FINISHED')
+PER_RUN = ('SEED', 'PREFIX', 'PIN_DEVICE', 'RUN_LOCK', 'SKIP_FINISHED', 'TWIN_SEED')
 
 
 def usage():
@@ -77,6 +77,7 @@ class Job(object):
     def __init__(self, task, seed, run, log=None):
         self.task, self.seed, self.run, self.log = task, seed, run, log
         self.name = run.prefix
+        self.twin_seed = run.settings.get('TWIN_SEED') or ''
 
 
 class Scheduler(object):
@@ -106,7 +107,7 @@ class Scheduler(object):
             return jobs[self._next - 1]
 
     def run_one(self, job, device, run_lock):
-        env = dict(self.env, SEED=str(job.seed), RUN_LOCK=run_lock)
+        env = dict(self.env, SEED=str(job.seed), RUN_LOCK=run_lock, TWIN_SEED=job.twin_seed)
         env.pop('PREFIX', None)
         if self.skip_finished:
             env['SKIP_FINISHED'] = '1'
@@ -215,14 +216,43 @@ def plan(task_names, seeds, env, say):
             say('    (put the files there, or run scripts/{}.sh once with network access)'.format(
                 name))
             continue
-        for seed in seeds:
-            run = Run(task, dict(settings, SEED=seed, PREFIX=''))
+        for seed, twin_seed in zip(seeds, twin_seeds(seeds)):
+            run = Run(task, dict(settings, SEED=seed, PREFIX='', TWIN_SEED=twin_seed))
             every.append(run)
             if run.finished() and same_run(run.results, run):
                 say('{}: finished earlier, skipping'.format(run.prefix))
             else:
                 todo.append(Job(task, seed, run))
     return todo, every
+
+
+def twin_seeds(seeds):
+    """Each seed's twin (adda.twins): the next of the sweep's seeds, the last's the first, so
+    that the sweep's runs are each other's twins; with one seed, the default (SEED + 1)."""
+    if len(seeds) < 2:
+        return [''] * len(seeds)
+    return list(seeds[1:]) + [seeds[0]]
+
+
+def estimate_runs(every, env, say):
+    """tools/estimate.py for each finished run without an estimate whose twin (the next seed)
+    is finished too: the sweep's runs estimated without labels, one after another (seconds
+    each). ESTIMATE=0 estimates none."""
+    from adda import twins
+    for run in every:
+        if run.settings.get('ESTIMATE') == '0' or twins.has_estimate(run) or not (
+                run.finished() and same_run(run.results, run)):
+            continue
+        twin = twins.twin_of(run)
+        if not twins.finished(twin):
+            continue
+        say('{}: estimating its accuracy without target labels (twin: {})'.format(
+            run.prefix, twin.prefix))
+        command = [run.settings['PYTHON'], 'tools/estimate.py', run.results, twin.results,
+                   '--device', run.settings['DEVICE']]
+        with open(os.devnull, 'w') as quiet:
+            if subprocess.call(command, env=env, cwd=ROOT, stdout=quiet):
+                say('{}: the estimate failed (see above)'.format(run.prefix))
 
 
 def report(env, results_dir):
@@ -272,6 +302,7 @@ def reproduce(task_names, env, values):
         return 130
     not_finished = [run.prefix for run in every
                     if not (run.finished() and same_run(run.results, run))]
+    estimate_runs(every, env, say)
     status = report(env, results_dir)
     if status:
         return status

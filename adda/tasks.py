@@ -116,13 +116,15 @@ class Task(object):
         """The record of every kept snapshot's accuracy (on the protocol's split)."""
         return CURVE_RECORD.format(self.protocol.split)
 
-    def records(self):
-        """The evaluation records a finished run has (file names without .yaml)."""
-        splits = self.protocol.splits
+    def records(self, splits=None):
+        """The evaluation records a finished run has (file names without .yaml): on each of
+        the target's labelled ``splits`` (default: both)."""
+        splits = [s for s in self.protocol.splits if splits is None or s in splits]
         names = ['{}_{}'.format(model, split) for model in MODEL_RECORDS for split in splits]
         if self.select:
             names += ['{}_{}'.format(c, split) for c in CHOICE_RECORDS for split in splits]
-            names.append(self.curve_record)
+            if self.protocol.split in splits:
+                names.append(self.curve_record)
         return names
 
     def run_name(self, seed, source_iterations=None, adapt_iterations=None):

@@ -79,6 +79,8 @@ if tool in ('train.py', 'train_adda.py'):
         os.makedirs(folder)
     with open(os.path.join(folder, argv[4] + '-2.index'), 'w') as f:
         f.write('x' * int(os.environ.get('FAKE_SNAPSHOT_BYTES') or 0))
+elif tool == 'estimate.py':
+    pass
 else:
     folder = os.path.dirname(option('--output'))
     if not os.path.isdir(folder):

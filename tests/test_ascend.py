@@ -295,7 +295,7 @@ def test_npu_train_runs_the_tasks_on_the_npu(tmp_path, fake_python):
     calls = tool_calls(log)
     tools = [os.path.basename(c[0]) for c in calls]
     one_task = ['train.py'] + ['eval_classification.py'] * 2 + ['train_adda.py'] + \
-        ['eval_classification.py'] * 2
+        ['eval_classification.py'] * 2 + ['predict.py'] * 2
     assert tools == one_task * 2  # mnist-usps, usps-mnist; svhn-mnist skipped
     for call in calls:
         i = call.index('--device')
@@ -329,7 +329,7 @@ def test_npu_train_device_from_the_environment(tmp_path, fake_python):
                            {'ADDA_DEVICE': 'cpu', 'ADDA_TASKS': 'usps-mnist', 'SEED': '4'})
     assert result.returncode == 0, result.stdout
     calls = tool_calls(log)
-    assert len(calls) == 6
+    assert len(calls) == 8  # 2 trainings, 4 evaluations, 2 predictions
     for call in calls:
         i = call.index('--device')
         assert call[i + 1] == 'cpu' and '--precision' not in call, call
@@ -447,6 +447,6 @@ def test_modelarts_entry_end_to_end_on_stand_ins(tmp_path, npu_env):
     assert (out / 'snapshot' / (prefix + '_source') / 'config.yaml').is_file()
     assert read_lines(out / 'summary.txt')[1].split()[0] == 'mnist-usps'
     configs = recorded_configs(record)
-    assert len(configs) == 6  # 2 trainings, 4 evaluations
+    assert len(configs) == 8  # 2 trainings, 4 evaluations, 2 predictions
     for config in configs:
         check_npu_config(config, 'allow_mix_precision')

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from adda import environment, run as pipeline
+from adda.pipeline import predictions_path
 from adda.tasks import TASKS, pair_task
 from conftest import ROOT
 
@@ -170,6 +171,9 @@ def finished_run(tmp_path, env, task='usps-mnist'):
     for name in run.task.records():
         with open(os.path.join(run.results, name + '.yaml'), 'w') as f:
             f.write('accuracy: 0.{}\n'.format(len(name)))
+    for split in run.task.protocol.splits:  # the reported model's predictions
+        with open(predictions_path(run, split), "w") as f:
+            f.write('index,class,probability\n')
     return run
 
 

@@ -37,7 +37,8 @@ import time
 
 argv = sys.argv[1:]
 tool = os.path.basename(argv[0]) if argv else ''
-if tool not in ('train.py', 'train_adda.py', 'eval_classification.py'):
+if tool not in ('train.py', 'train_adda.py', 'eval_classification.py', 'predict.py',
+                'estimate.py'):
     os.execv({python!r}, [{python!r}] + argv)
 
 
@@ -74,6 +75,11 @@ except KeyboardInterrupt:  # as the tools do on Ctrl-C
 if tool == 'eval_classification.py':
     with open(option('--output'), 'w') as f:
         f.write('dataset: {{}}\\nsplit: {{}}\\naccuracy: 0.5\\n'.format(argv[1], argv[2]))
+elif tool == 'predict.py':
+    with open(option('--output'), 'w') as f:
+        f.write('index,class,probability\\n')
+elif tool == 'estimate.py':
+    pass
 else:
     folder = os.path.join(option('--snapshot_dir'), argv[4])
     if not os.path.isdir(folder):
@@ -132,7 +138,7 @@ def calls(folder):
 
 def run_of(call):
     """The run a tool call belongs to: mnist-usps-seed0 for ..._source, ..._adda, or records."""
-    if call['tool'] == 'eval_classification.py':
+    if call['tool'] in ('eval_classification.py', 'predict.py'):
         return os.path.basename(os.path.dirname(call['argv'][call['argv'].index('--output') + 1]))
     return call['argv'][4].rsplit('_', 1)[0]
 
@@ -146,7 +152,7 @@ def calls_by_run(folder):
 
 def one_run_of_tools():
     return ['train.py'] + ['eval_classification.py'] * 2 + ['train_adda.py'] + \
-        ['eval_classification.py'] * 2
+        ['eval_classification.py'] * 2 + ['predict.py'] * 2
 
 
 def barrier(env, folder, count):
@@ -165,6 +171,8 @@ def test_parallel_runs_each_on_its_own_cores(sweep):
     (done / 'run.yaml').write_text(describe_run('mnist-usps', 2, dict(env, DEVICE='cpu')))
     for name in RECORDS:
         (done / (name + '.yaml')).write_text('accuracy: 0.5\n')
+    for split in ('train', 'test'):
+        (done / 'predictions_{}.csv'.format(split)).write_text('index,class,probability\n')
     barrier(env, folder, 2)  # both runs must train at the same time
     env.update(JOBS='2', DEVICE='cpu', SEEDS='0 1 2')
     result = run(['bash', REPRODUCE, 'mnist-usps'], env)
@@ -231,7 +239,7 @@ def test_parallel_runs_pinned_to_npu_and_gpu_ids(sweep, platform, variables):
     assert result.returncode == 0, result.stdout
     ids = []
     for name, run_calls in sorted(calls_by_run(folder).items()):
-        assert len(run_calls) == 6
+        assert len(run_calls) == len(one_run_of_tools())
         pins = {tuple(c['pin'][v] for v in variables) for c in run_calls}
         assert len(pins) == 1, pins  # one device for the whole run
         pin = pins.pop()

@@ -389,7 +389,7 @@ def check_data(run, root=None):
     if (task.target, 'train') not in found:
         raise RunError('{} has no train split: the adaptation learns from the target\'s '
                        'training images (labelled or not)'.format(task.target))
-    source, target = found[task.source, 'train'], found[task.target, 'train']
+    source = found[task.source, 'train']
     labelled = [found[task.target, s] for s in ('train', 'test') if (task.target, s) in found
                 and found[task.target, s].classes is not None]
     for split in labelled:

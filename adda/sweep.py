@@ -8,7 +8,6 @@ holds (its lock) is waited for at the end; Ctrl-C or SIGTERM start no further ru
 under way save and stop, and the sweep exits with status 130. ``--list`` and ``--finished``
 serve Slurm's job array and its report job.
 """
-import collections
 import os
 import signal
 import subprocess

@@ -34,6 +34,10 @@ PAPER_SPLIT = 'train'
 FINAL = 'final snapshot (no choice)'  # the reference row of the criteria table
 # record file -> (method, split) for each kind of run
 FAITHFUL_RECORDS = {'{}_{}'.format(m, s): (m, s) for m in MODEL_RECORDS for s in SPLITS}
+# A run's estimates without target labels (estimate_<split>.yaml, adda/tools/estimate.py):
+# (ESTIMATED, method, split) -> the estimate's record (accuracy, low, high).
+ESTIMATED = 'estimated'
+ESTIMATE_RECORD = 'estimate_{}'
 RECIPE_METHODS = {'source_only': 'recipe_source', 'adda': 'recipe', 'selected': 'recipe_selected'}
 RECIPE_RECORDS = {'{}_{}'.format(m, s): (RECIPE_METHODS[m], s)
                   for m in MODEL_RECORDS + CHOICE_RECORDS for s in SPLITS}
@@ -232,8 +236,43 @@ def _finished_run(folder, run_info):
             run[method_split] = read_number(path, 'accuracy')
     if task.recipe:
         run.update(_recipe_extras(folder, task.protocol.split))
-    finished = all(k in run for k in expected.values()) and (not task.recipe or 'curve' in run)
+    run.update(_estimates(folder, expected))
+    # finished: every model measured on each of the target's splits, or estimated where it was
+    # not (a split without labels); a recipe run's curve where its protocol's split was
+    # measured
+    splits = _target_splits(folder)
+    finished = all(k in run or (ESTIMATED,) + k in run for k in expected.values()
+                   if k[1] in splits) and (
+        not task.recipe or 'curve' in run or task.protocol.split not in splits or
+        (ESTIMATED, RECIPE_METHODS['adda'], task.protocol.split) in run)
     return key, run if finished else None
+
+
+def _target_splits(folder):
+    """The target's splits a run used: those it wrote predictions for (a target may have no
+    test split); both for a run made before runs wrote predictions."""
+    predicted = [split for split in SPLITS if os.path.isfile(os.path.join(
+        folder, 'predictions_{}.csv'.format(split)))]
+    return predicted or list(SPLITS)
+
+
+def _estimates(folder, expected):
+    """(ESTIMATED, method, split) -> the estimate of the run's models (accuracy, low, high),
+    from its estimate_<split>.yaml files (the methods as ``expected`` names them)."""
+    found = {}
+    for split in SPLITS:
+        path = os.path.join(folder, ESTIMATE_RECORD.format(split) + '.yaml')
+        if not os.path.isfile(path):
+            continue
+        estimates = read_record(path, 'estimates')['estimates']
+        try:
+            for model, estimate in estimates.items():
+                method = expected['{}_{}'.format(model, split)][0]
+                found[ESTIMATED, method, split] = {k: float(estimate[k]) for k in
+                                                   ('accuracy', 'low', 'high')}
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise DamagedRecord(path, 'unreadable estimate ({})'.format(e))
+    return found
 
 
 def _recipe_extras(folder, split):
@@ -268,6 +307,12 @@ def mean_std(values):
 
 def values_of(task_runs, method, split):
     return [run[method, split] for run in task_runs if (method, split) in run]
+
+
+def estimates_of(task_runs, method, split):
+    """The estimates (accuracy) of ``method`` on ``split`` over the runs that have one."""
+    return [run[ESTIMATED, method, split]['accuracy'] for run in task_runs
+            if (ESTIMATED, method, split) in run]
 
 
 def has_recipe(runs, tasks=None):

@@ -2,8 +2,8 @@
 mean ± std over seeds, the worst seed, the number of runs; others' published results), how
 often the label-free choice kept the source model, and the criteria's agreement with the
 labelled curves."""
-from adda.report.runs import (FINAL, METHODS, ORACLE, SPLIT_TITLES, has_recipe, mean_std,
-                              task_labels, values_of)
+from adda.report.runs import (FINAL, METHODS, ORACLE, SPLIT_TITLES, estimates_of, has_recipe,
+                              mean_std, task_labels, values_of)
 from adda.tasks import PROTOCOLS
 
 
@@ -68,13 +68,32 @@ def protocol_table(runs, protocol, labels):
                      '{:.3f}'.format(min(shown)) if shown else '—',
                      summary(other) if other else (
                          '—' if method == ORACLE[0] and shown else 'not run')]
-            lines.append('| {} | {} | {} | {} | {} | {} | {} |'.format(
-                label, name, cells[0], cells[1], cells[2], cells[3], len(shown)))
+            if shown or other or not _estimated(task_runs, method, protocol.splits):
+                lines.append('| {} | {} | {} | {} | {} | {} | {} |'.format(
+                    label, name, cells[0], cells[1], cells[2], cells[3], len(shown)))
+            lines += estimated_row(label, name, task_runs, method, protocol.splits)
         for method, chosen, accuracy in protocol.published:
             if task in accuracy:
                 lines.append('| {} | {} (published; {}) | — | {:.3f} | — | — | — |'.format(
                     label, method, chosen, accuracy[task]))
     return '\n'.join(lines)
+
+
+def _estimated(task_runs, method, splits):
+    return any(estimates_of(task_runs, method, split) for split in splits)
+
+
+def estimated_row(label, name, task_runs, method, splits):
+    """The row of a method's accuracies estimated without target labels (adda.estimate),
+    marked as such in its method column and in every cell; none when no run has them."""
+    if not _estimated(task_runs, method, splits):
+        return []
+    shown, other = (estimates_of(task_runs, method, split) for split in splits)
+    cells = [summary(shown) + ' (est.)' if shown else '—',
+             '{:.3f} (est.)'.format(min(shown)) if shown else '—',
+             summary(other) + ' (est.)' if other else '—']
+    return ['| {} | {}, estimated without target labels | — | {} | {} | {} | {} |'.format(
+        label, name, cells[0], cells[1], cells[2], len(shown))]
 
 
 def criteria_table(found):

@@ -46,8 +46,12 @@ def report_text(results_dir, runs, left_out, damaged):
              "task's (short runs), each task and settings in rows and bars of their own, "
              "marked (e.g. 'short run: 300+300 iterations'), never averaged with the task's "
              'runs.')
+@option('--estimates', is_flag=True,
+        help='Instead of the results table: the accuracies estimated without target labels '
+             'against the measured ones, for every run that has both (error, interval, '
+             'ranking of the source model and the reported one).')
 @adda_command
-def main(results_dir, markdown, png, show_all):
+def main(results_dir, markdown, png, show_all, estimates):
     """Mean ± std over seeds of each task's source-only and ADDA accuracy, beside the paper's,
     on the target training data (the paper's protocol) and the target test split; with the
     recipe's runs (scripts/<task>-plus.sh) also the recipe's final snapshot, its label-free
@@ -60,7 +64,11 @@ def main(results_dir, markdown, png, show_all):
     check_output_file(png, '--png')
     left_out, damaged = [], []
     runs = load_runs(results_dir, left_out, damaged, other=show_all)
-    table = report_text(results_dir, runs, left_out, damaged)
+    if estimates:
+        from adda.report.estimates import estimate_table
+        table = estimate_table(runs)
+    else:
+        table = report_text(results_dir, runs, left_out, damaged)
     click.echo(table)
     if markdown:
         write_text(markdown, table + '\n', 'the table')

@@ -99,7 +99,8 @@ def test_the_marked_commands_run_as_written(tmp_path):
             if 'usps-mnist.sh' in line and 'ITERATIONS' in line:
                 assert (clone / 'results' / 'usps-mnist-seed0-it300+300' /
                         'adda_train.yaml').is_file()
-            if 'report.py' in line:
-                assert 'usps-mnist-seed0-it300+300 (other settings' in result.stdout
+            if 'report.py' in line:  # --all: the smoke run in rows of its own, marked
+                assert '| USPS→MNIST (short run: 300+300 iterations) | ADDA | — | ' in \
+                    result.stdout
             if '--help' in line:
                 assert result.stdout.startswith('USPS -> MNIST')

@@ -19,7 +19,8 @@ from adda.environment import (ENVIRONMENT, NAME, PAIR, PAIR_ENVIRONMENT, ROOT,  
 from adda.errors import AddaError
 from adda.locks import FileLock
 from adda.pinning import pin, platform_of
-from adda.pipeline import LOCKS, Pipeline, check_data, finished_summary, print_summary, say
+from adda.pipeline import LOCKS, Pipeline, finished_files, finished_summary, print_summary, say
+from adda.run_data import check_data
 from adda.tasks import GENERAL_ITERATIONS, TASKS, pair_task
 
 RUN_BUSY = 75  # exit status when another process runs the same run (EX_TEMPFAIL)
@@ -115,9 +116,12 @@ class Run(object):
 
     def finished(self):
         """Every record a finished run has exists (adda.pipeline.finished_files)."""
-        from adda.pipeline import finished_files
         files = finished_files(self)
         return files is not None and all(os.path.isfile(path) for path in files)
+
+    def has_record(self):
+        """Whether results/<run>/run.yaml is this run's (same_run)."""
+        return same_run(self.results, self)
 
 
 def dump_record(record):
@@ -206,7 +210,7 @@ def pin_run(settings, env):
 def run_task(task, args, env=None):
     """Everything scripts/<task>.sh does; returns the exit status. Arguments and settings are
     checked first (status 2), then the run's record against the results folder's; a finished
-    run stops there; then the data (pipeline.check_data); only then is anything written."""
+    run stops there; then the data (run_data.check_data); only then is anything written."""
     env = dict(os.environ if env is None else env)
     prefix = parse_arguments(task, args)
     settings = settings_of(env)

@@ -26,19 +26,6 @@ DAMAGED_SUFFIX = '.damaged'
 ADAPTATION_SETTINGS = option_names()
 
 
-def _run_settings():
-    """The options that define a run of either training tool, as they declare them (``run``,
-    adda/options.py): --resume continues a run only with the same values (--iterations may
-    grow: that is what resuming is for). train.py's, then train_adda.py's others, ending
-    with the adaptation options."""
-    from adda.tools import train, train_adda
-    names = list(train.TOOL.run_names())
-    return tuple(names + [n for n in train_adda.TOOL.run_names() if n not in names])
-
-
-RUN_SETTINGS = _run_settings()
-
-
 def choose_resume(output_dir, output, from_snapshot=False):
     """(ResumePoint or None, [notes for the log], [damaged files]) for ``--resume``.
 
@@ -95,9 +82,10 @@ def read_run_config(output_dir):
     return read_record(os.path.join(output_dir, CONFIG_FILE), missing_ok=True)
 
 
-def snapshot_provenance(weights):
+def snapshot_provenance(weights, names):
     """How the snapshot ``weights`` (a checkpoint prefix) was made, from its run's config.yaml:
-    {'step', 'run', 'iterations', 'seed', 'settings'}; None for a checkpoint outside a run
+    {'step', 'run', 'iterations', 'seed', 'settings'} (``settings``: those of ``names`` its run
+    recorded); None for a checkpoint outside a run
     folder of ours."""
     folder = os.path.dirname(os.path.abspath(weights))
     try:
@@ -113,7 +101,7 @@ def snapshot_provenance(weights):
         'run': folder,
         'iterations': options.get('iterations'),
         'seed': config.get('seed'),
-        'settings': {key: options[key] for key in RUN_SETTINGS if key in options},
+        'settings': {key: options[key] for key in names if key in options},
     }
 
 
@@ -149,12 +137,15 @@ def recorded_adaptation(options):
     return record({k: options[k] for k in ADAPTATION_SETTINGS if k in options})
 
 
-def setting_differences(old_options, new_options, defaults=None, names=RUN_SETTINGS):
+def setting_differences(old_options, new_options, defaults=None, names=None):
     """['--name: old -> new'] for each run-defining option (``names``, in order) whose value
     differs between two config.yaml ``options`` (an option the new run leaves unset, like
     --seed on resume, takes the old value; one the old run's options lack takes what the tool
     would have recorded for that run: the adaptation options' (recorded_adaptation), else its
-    value in ``defaults``, option name -> default)."""
+    value in ``defaults``, option name -> default). Without ``names``: every option either
+    records, the new run's first."""
+    if names is None:
+        names = list(new_options) + [key for key in old_options if key not in new_options]
     if any(key in new_options for key in ADAPTATION_SETTINGS):
         old_options = dict(old_options, **recorded_adaptation(old_options))
     lines = []

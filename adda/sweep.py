@@ -16,6 +16,7 @@ import textwrap
 import threading
 import time
 
+from adda import twins
 from adda.environment import (ROOT, RUN, SWEEP, USAGE_STATUS, RunError, environment_help,
                               normalized, read)
 from adda.locks import FileLock
@@ -215,7 +216,7 @@ def plan(task_names, seeds, env, say):
             say('    (put the files there, or run scripts/{}.sh once with network access)'.format(
                 name))
             continue
-        for seed, twin_seed in zip(seeds, twin_seeds(seeds)):
+        for seed, twin_seed in zip(seeds, twins.twin_seeds(seeds)):
             run = Run(task, dict(settings, SEED=seed, PREFIX='', TWIN_SEED=twin_seed))
             every.append(run)
             if run.finished() and same_run(run.results, run):
@@ -223,35 +224,6 @@ def plan(task_names, seeds, env, say):
             else:
                 todo.append(Job(task, seed, run))
     return todo, every
-
-
-def twin_seeds(seeds):
-    """Each seed's twin (adda.twins): the next of the sweep's seeds, the last's the first, so
-    that the sweep's runs are each other's twins; with one seed, the default (SEED + 1)."""
-    if len(seeds) < 2:
-        return [''] * len(seeds)
-    return list(seeds[1:]) + [seeds[0]]
-
-
-def estimate_runs(every, env, say):
-    """tools/estimate.py for each finished run without an estimate whose twin (the next seed)
-    is finished too: the sweep's runs estimated without labels, one after another (seconds
-    each). ESTIMATE=0 estimates none."""
-    from adda import twins
-    for run in every:
-        if run.settings.get('ESTIMATE') == '0' or twins.has_estimate(run) or not (
-                run.finished() and same_run(run.results, run)):
-            continue
-        twin = twins.twin_of(run)
-        if not twins.finished(twin):
-            continue
-        say('{}: estimating its accuracy without target labels (twin: {})'.format(
-            run.prefix, twin.prefix))
-        command = [run.settings['PYTHON'], 'tools/estimate.py', run.results, twin.results,
-                   '--device', run.settings['DEVICE']]
-        with open(os.devnull, 'w') as quiet:
-            if subprocess.call(command, env=env, cwd=ROOT, stdout=quiet):
-                say('{}: the estimate failed (see above)'.format(run.prefix))
 
 
 def report(env, results_dir):
@@ -301,7 +273,7 @@ def reproduce(task_names, env, values):
         return 130
     not_finished = [run.prefix for run in every
                     if not (run.finished() and same_run(run.results, run))]
-    estimate_runs(every, env, say)
+    twins.estimate_runs(every, env, say)
     status = report(env, results_dir)
     if status:
         return status

@@ -19,21 +19,19 @@ def twin_seed(run):
 
 def twin_of(run):
     """The Run that is ``run``'s twin."""
-    from adda.run import Run
     counts = (run.settings['SOURCE_ITERATIONS'], run.settings['ADAPT_ITERATIONS'])
     seed = twin_seed(run)
     default = run.task.run_name(run.seed, *counts)
     prefix = run.task.run_name(seed, *counts) if run.prefix == default else \
         run.prefix + '-twin'
     settings = dict(run.settings, SEED=str(seed), PREFIX='', TWIN_SEED='', ESTIMATE='0')
-    return Run(run.task, settings, prefix)
+    return type(run)(run.task, settings, prefix)
 
 
 def finished(twin):
     """Whether the twin's records say it was made with its settings and has its reported
     model (the final snapshot; for a task that chooses, the choice too)."""
-    from adda.run import same_run
-    if not same_run(twin.results, twin):
+    if not twin.has_record():
         return False
     if twin.task.select and not os.path.isfile(os.path.join(twin.results, SELECTION)):
         return False
@@ -76,3 +74,34 @@ def environment(twin, env):
     for name in ('PREFIX', 'TWIN_SEED'):
         env.pop(name, None)
     return env
+
+
+def twin_seeds(seeds):
+    """Each seed's twin (adda.twins): the next of the sweep's seeds, the last's the first, so
+    that the sweep's runs are each other's twins; with one seed, the default (SEED + 1)."""
+    if len(seeds) < 2:
+        return [''] * len(seeds)
+    return list(seeds[1:]) + [seeds[0]]
+
+
+def estimate_runs(every, env, say):
+    """tools/estimate.py for each finished run without an estimate whose twin (the next seed)
+    is finished too: the sweep's runs estimated without labels, one after another (seconds
+    each). ESTIMATE=0 estimates none."""
+    import subprocess
+
+    from adda.environment import ROOT
+    for run in every:
+        if run.settings.get('ESTIMATE') == '0' or has_estimate(run) or not (
+                run.finished() and run.has_record()):
+            continue
+        twin = twin_of(run)
+        if not finished(twin):
+            continue
+        say('{}: estimating its accuracy without target labels (twin: {})'.format(
+            run.prefix, twin.prefix))
+        command = [run.settings['PYTHON'], 'tools/estimate.py', run.results, twin.results,
+                   '--device', run.settings['DEVICE']]
+        with open(os.devnull, 'w') as quiet:
+            if subprocess.call(command, env=env, cwd=ROOT, stdout=quiet):
+                say('{}: the estimate failed (see above)'.format(run.prefix))

@@ -178,10 +178,3 @@ def write_text(path, text, what=None):
     with atomic_output(path, what) as tmp:
         with open(tmp, 'w', encoding='utf8') as f:
             f.write(text)
-
-
-def write_yaml(path, data, what=None):
-    """Write ``data`` as YAML to ``path`` whole or not at all: adda.records.write_record (the
-    one writer of records; this name stays for the tools that use it)."""
-    from adda.records import write_record
-    write_record(path, data, what)

@@ -67,7 +67,7 @@ def test_config_records_what_it_always_has():
 
 
 def test_the_settings_that_define_a_run():
-    from adda.rundir import RUN_SETTINGS
+    from adda.tools.train_adda import RUN_SETTINGS
     from adda.terms import option_names
     train, adapt = module('train').TOOL, module('train_adda').TOOL
     assert train.run_names() == (

@@ -102,11 +102,12 @@ def test_a_full_protocol_task_without_the_target_test_file_is_refused(run_env, d
 
 def test_the_batch_sizes_come_from_the_task_and_train_args():
     run = pipeline.Run(TASKS['usps-mnist'], pipeline.settings_of({}))
-    assert pipeline.check_data.__module__ == 'adda.pipeline'
-    from adda.pipeline import batch_sizes, needed_splits
+    assert pipeline.check_data.__module__ == 'adda.run_data'
+    from adda.run_data import batch_sizes, needed_splits, target_splits
     assert batch_sizes(run) == (128, 128)
     run = pipeline.Run(TASKS['usps-mnist-plus'], pipeline.settings_of(
         {'TRAIN_ARGS': '--batch_size=32 --x 1'}))
     assert batch_sizes(run) == (32, 32)
-    assert needed_splits(run) == [('usps1800', 'train'), ('mnist2000', 'train'),
-                                  ('mnist2000', 'test'), ('usps1800', 'test')]
+    # the source's splits must be there and labelled; the target's are used as they are
+    assert needed_splits(run) == [('usps1800', 'train'), ('usps1800', 'test')]
+    assert target_splits(run) == ('train', 'test')

@@ -76,7 +76,7 @@ def test_config_order_is_the_order_the_options_came_in():
         'source_pull', 'target_infomax', 'ema', 'infomax_ramp', 'target_pseudo',
         'pseudo_threshold', 'target_augment', 'pseudo_ramp', 'target_vat', 'vat_radius',
         'target_centroid', 'centroid_momentum', 'pseudo_neighbours')
-    from adda.rundir import RUN_SETTINGS
+    from adda.tools.train_adda import RUN_SETTINGS
     assert RUN_SETTINGS[-len(option_names()):] == option_names()
     assert all(o.added for o in help_options())
 

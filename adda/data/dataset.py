@@ -6,7 +6,7 @@ import numpy as np
 from adda.data.registry import data_root
 from adda.errors import AddaError, DatasetError
 
-SPLITS = ('train', 'test')
+from adda.tasks import SPLITS  # noqa: F401  (the one declaration; the data package's splits)
 DIGITS = tuple(str(k) for k in range(10))  # the built-in sets' classes, label k = digit k
 # The label of an image of an unlabelled split where an array needs one (the decoded-folder
 # cache, the input pipeline's batches); never a class.

@@ -106,7 +106,7 @@ def run_classes(opts):
     source, target = (str(opts.get(key) or '').split(':') for key in ('source', 'target'))
     names = [opts.get('dataset'), source[0], target[0]]
     recorded = own_classes([name for name in names if name])
-    if len(target) == 2 and get_dataset(target[0]).own and (
+    if source[0] and len(target) == 2 and get_dataset(target[0]).own and (
             target[0] not in recorded or not get_dataset(target[0]).is_labelled(target[1])):
         recorded[target[0]] = list(get_dataset(source[0]).classes)  # it learns the source's
     return recorded

@@ -115,7 +115,7 @@ def main(settings):
     from adda.checkpoints import resolve_weights
     from adda.checks import ModelShapes, check_weights
     from adda.models import get_model_fn
-    from adda.util import write_yaml
+    from adda.records import write_record
 
     model_fn = get_model_fn(settings.model)
     shapes = ModelShapes(model_fn)
@@ -128,7 +128,7 @@ def main(settings):
     draw(panels, settings.output, settings.layer)
     logging.info('Wrote %s', settings.output)
     if settings.points:
-        write_yaml(settings.points, {
+        write_record(settings.points, {
             'layer': settings.layer, 'source': settings.source, 'target': settings.target,
             'domains': domains.tolist(), 'classes': classes.tolist(), 'panels': record})
     return 0

@@ -43,7 +43,8 @@ def main(settings):
     from adda.models import get_model_fn
     from adda.rundir import snapshot_provenance
     from adda.session import create_session, session_config
-    from adda.util import write_yaml
+    from adda.records import write_record
+    from adda.tools.train_adda import RUN_SETTINGS
 
     model_fn = get_model_fn(model)
     weights = resolve_weights(settings.weights)
@@ -68,7 +69,7 @@ def main(settings):
     logging.info('Overall accuracy:')
     logging.info('    {:.4f}'.format(overall))
     if output:
-        write_yaml(output, {
+        write_record(output, {
             'dataset': dataset, 'split': split, 'model': model,
             'weights': os.path.abspath(weights), 'images': int(counts.sum()),
             'accuracy': overall,
@@ -78,7 +79,7 @@ def main(settings):
             'confusion_matrix': confusion.tolist(),
             'device': run_device.device, 'precision': run_device.precision,
             # the snapshot's iteration and its training run's settings (None when unknown)
-            'snapshot': snapshot_provenance(weights),
+            'snapshot': snapshot_provenance(weights, RUN_SETTINGS),
         })
         logging.info('Wrote results to %s', output)
     return 0

@@ -95,7 +95,7 @@ def main(settings):
     from adda.selection import choose, get_criterion, score_snapshots
     from adda.session import session_config
     from adda.snapshot_outputs import list_snapshots
-    from adda.util import write_yaml
+    from adda.records import write_record
     from tqdm import tqdm
 
     chosen_criterion = get_criterion(criterion)
@@ -121,7 +121,7 @@ def main(settings):
                          chosen_criterion.higher_is_better)
     chosen = [s for s, _ in results if s.step == chosen_step][0]
     if output:
-        write_yaml(output, selection_record(settings, chosen_criterion, chosen, results,
+        write_record(output, selection_record(settings, chosen_criterion, chosen, results,
                                             sampled, run_device))
         logging.info('Wrote results to %s', output)
     click.echo(format_table(results, chosen_criterion, chosen_step))

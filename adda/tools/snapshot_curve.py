@@ -46,7 +46,7 @@ def main(settings):
     from adda.selection import accuracy, choose
     from adda.session import session_config
     from adda.snapshot_outputs import list_snapshots, outputs_per_snapshot
-    from adda.util import write_yaml
+    from adda.records import write_record
 
     model_fn = get_model_fn(model)
     snapshots = list_snapshots(settings.run_dir, with_start=not settings.without_source)
@@ -62,7 +62,7 @@ def main(settings):
         def point(step):
             snapshot, value = by_step[step]
             return {'step': step, 'path': os.path.abspath(snapshot.path), 'accuracy': value}
-        write_yaml(output, {
+        write_record(output, {
             'dataset': dataset, 'split': split, 'model': model, 'images': len(data),
             'run_dir': os.path.abspath(settings.run_dir),
             'snapshots': [point(s.step) for s, _ in curve],

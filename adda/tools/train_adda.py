@@ -9,6 +9,7 @@ from adda.cli import (ADVERSARY, LAYERS, adda_command, check_dataset, parse_data
                       select_gpu)
 from adda.options import DEVICE_OPTIONS, TRAINING_OPTIONS, Argument, Option, Tool
 from adda.terms import help_options as adaptation_options
+from adda.tools import train
 
 # Everything train_adda.py takes; --help, the settings main gets, config.yaml and what
 # --resume compares come from this (adda/options.py), the adaptation terms' options from
@@ -32,6 +33,11 @@ TOOL = Tool(
     adaptation_options(),
 )
 Settings = TOOL.Settings
+
+# The options that define a run of either training tool: --resume continues a run only with
+# the same values (--iterations may grow); an evaluation records them for its snapshot.
+RUN_SETTINGS = train.TOOL.run_names() + tuple(
+    name for name in TOOL.run_names() if name not in train.TOOL.run_names())
 
 
 @TOOL.command

@@ -232,14 +232,16 @@ def summary_rows(run):
 
 def estimate_rows(run):
     """[(label, ['accuracy [low, high]' on each target split])] from the run's estimate
-    records, and the twin's name; ([], None) when there are none."""
-    found = collections.OrderedDict()
+    records, then what they say adaptation did, and the twin's name; ([], None) when there
+    are none."""
+    found, verdicts = collections.OrderedDict(), {}
     twin = None
     for split in target_splits(run):
         path = estimate_path(run, split)
         if os.path.isfile(path):
             record = records.read_record(path, 'estimates', 'twin')
             found[split] = record['estimates']
+            verdicts[split] = record.get('adaptation') or '-'
             twin = os.path.basename(record['twin'])
     if not found:
         return [], None
@@ -248,14 +250,17 @@ def estimate_rows(run):
         if any(name in estimates for estimates in found.values()):
             rows.append((label, [describe_estimate(found[split].get(name)) if split in found
                                  else '-' for split in target_splits(run)]))
+    rows.append(('Adaptation, as estimated:', [verdicts.get(split, '-')
+                                               for split in target_splits(run)]))
     return rows, twin
 
 
 def describe_estimate(estimate):
     if not estimate:
         return '-'
-    return '{:.4f} [{:.4f}, {:.4f}]'.format(estimate['accuracy'], estimate['low'],
-                                            estimate['high'])
+    return '{:.4f} [{:.4f}, {:.4f}]{}'.format(
+        estimate['accuracy'], estimate['low'], estimate['high'],
+        '' if estimate.get('reliable', True) else ' unreliable (the twin disagrees too much)')
 
 
 def finished_summary(run):

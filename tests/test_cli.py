@@ -273,3 +273,28 @@ def test_choices_are_checked_with_one_message(data_root, tmp_path):
     import yaml
     assert yaml.safe_load((tmp_path / 'x' / 'config.yaml').read_text())['options'][
         'solver'] == 'adam'
+
+
+@pytest.mark.parametrize('code, status, stderr', [(None, 0, ''), (3, 3, ''),
+                                                  ('Error: bad', 1, 'Error: bad\n')])
+def test_a_tool_process_ends_with_its_status_output_and_exit_handlers(tmp_path, code, status,
+                                                                      stderr):
+    """exit_now (how a tool's process ends, skipping TensorFlow's teardown): the status
+    sys.exit would give, the output not yet flushed written, the exit handlers run (they
+    remove run locks); with a thread of ours still running, it is waited for."""
+    marker = tmp_path / 'handler-ran'
+    script = '\n'.join([
+        'import atexit, sys, threading, time',
+        'from adda.cli import exit_now',
+        'atexit.register(lambda: open({!r}, "w").close())'.format(str(marker)),
+        'worker = threading.Thread(target=lambda: (time.sleep(0.5), print("thread done")))',
+        'worker.start()' if code == 3 else '',
+        'sys.stdout.write("unflushed")',
+        'exit_now({!r})'.format(code)])
+    result = subprocess.run([sys.executable, '-c', script], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True)
+    assert result.returncode == status
+    assert result.stdout.startswith('unflushed')
+    assert ('thread done' in result.stdout) == (code == 3)
+    assert result.stderr == stderr
+    assert marker.exists()

@@ -54,7 +54,7 @@ def test_twins_that_share_half_their_errors_are_estimated_exactly():
     truth = labels()
     run, twin = twins(truth, 0.02, 0.02, 0.02)
     found = estimate.twin_estimate(run, twin, UNIFORM)
-    assert found.method == estimate.TWIN and found.cap is None
+    assert found.method == estimate.TWIN and found.cap is None and found.reliable
     for model in (run, twin):
         assert found.low <= accuracy(model, truth) <= found.high
         assert abs(found.accuracy - accuracy(model, truth)) < 0.01
@@ -66,6 +66,31 @@ def test_unequal_twins_keep_both_accuracies_inside_the_interval():
     found = estimate.twin_estimate(good, bad, UNIFORM)
     assert accuracy(good, truth) - accuracy(bad, truth) > 0.07
     assert found.low <= accuracy(bad, truth) < accuracy(good, truth) <= found.high
+
+
+def test_twins_far_apart_are_unreliable_and_give_no_verdict():
+    """A run at 0.77 and its twin at 0.22 (what contrast-inverted digits gave two seeds):
+    agreement cannot say which is which, so the estimate is marked unreliable, its interval
+    reaches 1, and the verdict on adaptation is 'cannot tell' whatever the source model."""
+    truth = labels()
+    good, bad = twins(truth, 0.2, 0.03, 0.58)
+    found = estimate.twin_estimate(good, bad, UNIFORM)
+    assert 1 - found.agreement > estimate.DISAGREEMENT_LIMIT and not found.reliable
+    assert found.high == 1.0 and found.low <= accuracy(bad, truth)
+    assert found.low <= accuracy(good, truth) <= found.high
+    source = estimate.reference_estimate(with_errors(truth, 0.9, 7), good, found, UNIFORM)
+    assert not source.reliable
+    assert estimate.verdict(source, found) == 'cannot tell'
+
+
+def test_the_verdict_needs_a_margin():
+    def est(accuracy):
+        return estimate.Estimate(accuracy, accuracy - 0.01, accuracy + 0.01, estimate.TWIN,
+                                 accuracy, None, True)
+    assert estimate.verdict(est(0.70), est(0.95)) == 'helped'
+    assert estimate.verdict(est(0.95), est(0.70)) == 'hurt'
+    assert estimate.verdict(est(0.95), est(0.96)) == 'about the same'
+    assert estimate.verdict(est(0.70), est(0.95)._replace(reliable=False)) == 'cannot tell'
 
 
 def test_twins_with_independent_errors_are_underestimated():
@@ -92,7 +117,7 @@ def test_a_source_model_is_estimated_through_the_reported_model():
     truth = labels()
     source = with_errors(truth, 0.35, 3)          # a source model at 0.65
     reported = with_errors(truth, 0.02, 4)        # the adapted one at 0.98
-    reference = estimate.Estimate(0.98, 0.97, 0.99, estimate.TWIN, 0.98, None)
+    reference = estimate.Estimate(0.98, 0.97, 0.99, estimate.TWIN, 0.98, None, True)
     found = estimate.reference_estimate(source, reported, reference, UNIFORM)
     assert found.method == estimate.REFERENCE
     assert found.low <= accuracy(source, truth) <= found.high
@@ -104,7 +129,7 @@ def test_a_source_model_is_estimated_through_the_reported_model():
 
 def test_a_reference_that_knows_nothing_gives_an_interval_of_everything():
     truth = labels()
-    reference = estimate.Estimate(0.1, 0.0, 0.1, estimate.TWIN, 1.0, 0.1)
+    reference = estimate.Estimate(0.1, 0.0, 0.1, estimate.TWIN, 1.0, 0.1, True)
     found = estimate.reference_estimate(truth, np.ones_like(truth), reference, UNIFORM)
     assert found.low == 0.0
     assert found.high == pytest.approx(1.0)

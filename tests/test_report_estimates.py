@@ -44,18 +44,30 @@ def test_estimated_rows_are_marked_and_compared(tmp_path):
         '| -0.0200 | yes |' in table
     assert 'Absolute error over 8 rows: mean 0.0225, worst 0.0500; the interval held the ' \
         'measured accuracy in 6 of 8 rows (75%).' in table
-    assert 'the estimates rank them right in every run' in table
+    assert 'What the estimates said adaptation did: helped 4.' in table
+    assert 'no verdict was the opposite of the measured change' in table
 
 
-def test_a_wrong_ranking_is_named(tmp_path):
+def test_a_wrong_verdict_is_named_and_an_unreliable_one_is_no_verdict(tmp_path):
     results = tmp_path / 'results'
     fake_run(results, 'usps-mnist', 0, four(0.80, 0.80, 0.70, 0.70))  # adaptation hurt
     folder = results / 'usps-mnist-seed0'
     for split in ('train', 'test'):
         write_estimates(folder, split, source_only=(0.78, 0.7, 0.85), adda=(0.9, 0.85, 0.95))
     table = run_tool('report', results, '--estimates').stdout
-    assert 'the estimates rank them wrong in usps-mnist-seed0 train (measured 0.8000 -> 0.7000, ' \
-        'estimated 0.7800 -> 0.9000)' in table
+    assert 'the opposite verdict in usps-mnist-seed0 train (measured 0.8000 -> 0.7000, ' \
+        'estimated 0.7800 -> 0.9000: helped)' in table
+    # the same estimates marked unreliable (the twin disagreed too much): no verdict
+    for split in ('train', 'test'):
+        path = folder / 'estimate_{}.yaml'.format(split)
+        record = yaml.safe_load(path.read_text())
+        for found in record['estimates'].values():
+            found['reliable'] = False
+        path.write_text(yaml.safe_dump(record))
+    table = run_tool('report', results, '--estimates').stdout
+    assert 'What the estimates said adaptation did: cannot tell 2.' in table
+    assert 'no verdict was the opposite of the measured change' in table
+    assert '0.9000 [0.8500, 0.9500] unreliable |' in table
 
 
 def test_a_run_on_an_unlabelled_target_counts_with_its_estimates(tmp_path):

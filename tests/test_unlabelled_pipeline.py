@@ -70,8 +70,12 @@ def test_an_unlabelled_folder_end_to_end(data_root, tmp_path):
     assert 'Estimated without target labels, [90% interval] (twin: usps-scans-seed1-it20+20)' \
         in tail
     adda_line = [line for line in tail.splitlines() if line.startswith('ADDA:')][-1]
-    assert adda_line == 'ADDA:        {:.4f} [{:.4f}, {:.4f}]'.format(
-        *(record['estimates']['adda'][k] for k in ('accuracy', 'low', 'high')))
+    assert adda_line == 'ADDA:        {:.4f} [{:.4f}, {:.4f}]{}'.format(
+        *(record['estimates']['adda'][k] for k in ('accuracy', 'low', 'high')),
+        '' if record['estimates']['adda']['reliable'] else
+        ' unreliable (the twin disagrees too much)')
+    assert record['adaptation'] in ('helped', 'hurt', 'about the same', 'cannot tell')
+    assert 'Adaptation, as estimated: {}'.format(record['adaptation']) in tail
     # a rerun with the same settings does nothing again
     again = adapt('usps', 'scans', tmp_path, data_root)
     assert again.returncode == 0, again.stderr[-2000:]

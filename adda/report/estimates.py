@@ -27,11 +27,19 @@ def comparisons(runs):
     return rows
 
 
-def ranking_mistakes(runs):
+def said(source, reported):
+    """adda.estimate.verdict of two estimate records (one made before records said whether
+    they were reliable counts as reliable)."""
+    from adda.estimate import verdict
+    Said = collections.namedtuple('Said', 'accuracy reliable')
+    return verdict(*(Said(e['accuracy'], e.get('reliable', True)) for e in (source, reported)))
+
+
+def verdicts(runs):
     """[(run, split, measured source, measured reported, estimated source, estimated
-    reported)] where the measured accuracies differ by more than CLOSE and the estimates
-    put them in the other order (say that adaptation helped when it hurt, or the reverse)."""
-    mistakes = []
+    reported, verdict)] for each run whose source model and reported model were both
+    measured and estimated."""
+    found = []
     for task_runs in runs.values():
         for run in task_runs:
             for source, reported in REPORTED.items():
@@ -40,11 +48,18 @@ def ranking_mistakes(runs):
                     if not all(k in run and (ESTIMATED,) + k in run for k in keys):
                         continue
                     measured = [run[k] for k in keys]
-                    estimated = [run[(ESTIMATED,) + k]['accuracy'] for k in keys]
-                    if abs(measured[1] - measured[0]) > CLOSE and \
-                            (measured[1] > measured[0]) != (estimated[1] > estimated[0]):
-                        mistakes.append((run['run'], split) + tuple(measured + estimated))
-    return mistakes
+                    estimates = [run[(ESTIMATED,) + k] for k in keys]
+                    found.append((run['run'], split) + tuple(measured) + tuple(
+                        e['accuracy'] for e in estimates) + (said(*estimates),))
+    return found
+
+
+def ranking_mistakes(runs):
+    """The verdicts (as ``verdicts``) that say adaptation helped when it hurt by more than
+    CLOSE, or hurt when it helped by more than CLOSE."""
+    wrong = {True: 'hurt', False: 'helped'}
+    return [row for row in verdicts(runs) if abs(row[3] - row[2]) > CLOSE and
+            row[6] == wrong[row[3] > row[2]]]
 
 
 def estimate_table(runs):
@@ -63,20 +78,24 @@ def estimate_table(runs):
         inside = estimate['low'] <= measured <= estimate['high']
         errors.append(abs(error))
         held.append(inside)
-        lines.append('| {} | {} | {} | {} | {:.4f} | {:.4f} [{:.4f}, {:.4f}] | {:+.4f} | {} |'
+        lines.append('| {} | {} | {} | {} | {:.4f} | {:.4f} [{:.4f}, {:.4f}]{} | {:+.4f} | {} |'
                      .format(label, name, METHODS[method][0], split, measured,
-                             estimate['accuracy'], estimate['low'], estimate['high'], error,
+                             estimate['accuracy'], estimate['low'], estimate['high'],
+                             '' if estimate.get('reliable', True) else ' unreliable', error,
                              'yes' if inside else '**no**'))
     mistakes = ranking_mistakes(runs)
+    told = collections.Counter(row[6] for row in verdicts(runs))
     lines += ['', 'Absolute error over {} rows: mean {:.4f}, worst {:.4f}; the interval held '
               'the measured accuracy in {} of {} rows ({:.0%}).'.format(
                   len(errors), sum(errors) / len(errors), max(errors), sum(held), len(held),
                   sum(held) / float(len(held))),
-              'Source model against the reported one, where they differ by more than {}: '
-              '{}.'.format(CLOSE, 'the estimates rank them right in every run' if not mistakes
-                           else 'the estimates rank them wrong in ' + '; '.join(
-                               '{} {} (measured {:.4f} -> {:.4f}, estimated {:.4f} -> '
-                               '{:.4f})'.format(*m) for m in mistakes))]
+              'What the estimates said adaptation did: {}. Where the measured source model and '
+              'reported one differ by more than {}: {}.'.format(
+                  ', '.join('{} {}'.format(k, n) for k, n in sorted(told.items())), CLOSE,
+                  'no verdict was the opposite of the measured change' if not mistakes
+                  else 'the opposite verdict in ' + '; '.join(
+                      '{} {} (measured {:.4f} -> {:.4f}, estimated {:.4f} -> {:.4f}: '
+                      '{})'.format(*m) for m in mistakes))]
     return '\n'.join(lines)
 
 

@@ -35,7 +35,7 @@ FINAL = 'final snapshot (no choice)'  # the reference row of the criteria table
 # record file -> (method, split) for each kind of run
 FAITHFUL_RECORDS = {'{}_{}'.format(m, s): (m, s) for m in MODEL_RECORDS for s in SPLITS}
 # A run's estimates without target labels (estimate_<split>.yaml, adda/tools/estimate.py):
-# (ESTIMATED, method, split) -> the estimate's record (accuracy, low, high).
+# (ESTIMATED, method, split) -> the estimate's record (accuracy, low, high, reliable).
 ESTIMATED = 'estimated'
 ESTIMATE_RECORD = 'estimate_{}'
 RECIPE_METHODS = {'source_only': 'recipe_source', 'adda': 'recipe', 'selected': 'recipe_selected'}
@@ -268,8 +268,9 @@ def _estimates(folder, expected):
         try:
             for model, estimate in estimates.items():
                 method = expected['{}_{}'.format(model, split)][0]
-                found[ESTIMATED, method, split] = {k: float(estimate[k]) for k in
-                                                   ('accuracy', 'low', 'high')}
+                found[ESTIMATED, method, split] = dict(
+                    {k: float(estimate[k]) for k in ('accuracy', 'low', 'high')},
+                    reliable=bool(estimate.get('reliable', True)))
         except (AttributeError, KeyError, TypeError, ValueError) as e:
             raise DamagedRecord(path, 'unreadable estimate ({})'.format(e))
     return found

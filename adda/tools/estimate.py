@@ -99,6 +99,7 @@ def main(settings):
     select_gpu(settings.gpu)
     from adda import records
     from adda.data import get_dataset, get_split
+    from adda.estimate import verdict
     from adda.models import get_model_fn
     from adda.session import session_config
     from adda.snapshot_outputs import Snapshot, outputs_per_snapshot
@@ -127,6 +128,7 @@ def main(settings):
         pairs = collections.OrderedDict((n, (predicted[i], predicted[i + len(names)]))
                                         for i, n in enumerate(names))
         found = estimates(pairs, shares, reported)
+        said = verdict(found[SOURCE], found[reported])
         path = os.path.join(out_dir, RECORD.format(split) + '.yaml')
         records.write_record(path, {
             'target': '{}:{}'.format(run_record['target'], split),
@@ -134,13 +136,20 @@ def main(settings):
             'reported': reported,
             'estimates': {name: {'accuracy': e.accuracy, 'low': e.low, 'high': e.high,
                                  'method': e.method, 'agreement': e.agreement, 'cap': e.cap,
-                                 'weights': os.path.abspath(mine[name])}
+                                 'reliable': e.reliable, 'weights': os.path.abspath(mine[name])}
                           for name, e in found.items()},
+            'adaptation': said,
         })
         for name, e in found.items():
             logging.info('Estimated accuracy of %s on %s %s: %s (%s%s)', name,
                          run_record['target'], split, describe(e), e.method,
                          '; capped by the class frequencies' if e.cap is not None else '')
+        if not found[reported].reliable:
+            logging.warning('%s and its twin disagree on %.1f%% of %s %s: at least one of them '
+                            'adapted badly and agreement cannot tell which, so these estimates '
+                            'are unreliable (compare with a run of a third seed)', settings.run,
+                            100 * (1 - found[reported].agreement), run_record['target'], split)
+        logging.info('Adaptation, as estimated on %s %s: %s', run_record['target'], split, said)
         logging.info('Wrote %s', path)
     return 0
 

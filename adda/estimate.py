@@ -20,7 +20,8 @@
   agreement cannot resolve: one of them, or both, adapted badly, and which one is unknown
   (on contrast-inverted digits two seeds ended at 0.77 and 0.22 and agreed on 0.26). Such an
   estimate is marked unreliable; its interval reaches up to 1 (the better run can be right on
-  almost every image the two disagree on) and no verdict is drawn from it.
+  almost every image the two disagree on) and a verdict is drawn from it only when the
+  intervals do not overlap.
 
 Confidence-based estimates (ATC, Garg et al., ICLR 2022; DoC, Guillory et al., ICCV 2021)
 were measured too and are kept here for the comparison in docs/results.md: adapted networks
@@ -116,8 +117,14 @@ def reference_estimate(predicted, reference_predicted, reference, shares):
 
 
 def verdict(source, reported):
-    """What the estimates say adaptation did: 'helped', 'hurt', 'about the same' (within
-    VERDICT_MARGIN) or 'cannot tell' (an unreliable estimate)."""
+    """What the estimates say adaptation did: 'helped' ('hurt') when the reported model's
+    interval lies wholly above (below) the source model's, or, both estimates reliable, when
+    it is estimated more than VERDICT_MARGIN above (below); 'about the same' within the
+    margin; otherwise 'cannot tell'."""
+    if reported.low > source.high:
+        return 'helped'
+    if reported.high < source.low:
+        return 'hurt'
     if not (source.reliable and reported.reliable):
         return 'cannot tell'
     change = reported.accuracy - source.accuracy

@@ -90,7 +90,10 @@ def test_the_verdict_needs_a_margin():
     assert estimate.verdict(est(0.70), est(0.95)) == 'helped'
     assert estimate.verdict(est(0.95), est(0.70)) == 'hurt'
     assert estimate.verdict(est(0.95), est(0.96)) == 'about the same'
-    assert estimate.verdict(est(0.70), est(0.95)._replace(reliable=False)) == 'cannot tell'
+    assert estimate.verdict(est(0.94), est(0.95)._replace(reliable=False, high=1.0)) == \
+        'cannot tell'
+    # intervals apart: a verdict even from an unreliable estimate
+    assert estimate.verdict(est(0.20), est(0.90)._replace(reliable=False, high=1.0)) == 'helped'
 
 
 def test_twins_with_independent_errors_are_underestimated():

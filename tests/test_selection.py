@@ -415,8 +415,8 @@ def test_select_snapshot_and_snapshot_curve_end_to_end(data_root, tmp_path):
             snapshot_accuracy(snapshot['path'], 'mnist', 'test'))
 
     curve_record = tmp_path / 'curve.yaml'
-    result = ok(run_tool('snapshot_curve', 'usps', 'train', 'lenet', run, '--output',
-                         curve_record, '--batch_size', 64))
+    ok(run_tool('snapshot_curve', 'usps', 'train', 'lenet', run, '--output',
+                curve_record, '--batch_size', 64))
     curve = yaml.safe_load(curve_record.read_text())
     assert [s['step'] for s in curve['snapshots']] == steps and curve['images'] == 300
     source_only = tmp_path / 'source_only.yaml'

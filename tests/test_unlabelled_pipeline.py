@@ -44,7 +44,7 @@ def rows(path):
 
 
 def test_an_unlabelled_folder_end_to_end(data_root, tmp_path):
-    labels = write_unlabelled(data_root)
+    write_unlabelled(data_root)
     result = adapt('usps', 'scans', tmp_path, data_root)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout

@@ -31,8 +31,9 @@ def said(source, reported):
     """adda.estimate.verdict of two estimate records (one made before records said whether
     they were reliable counts as reliable)."""
     from adda.estimate import verdict
-    Said = collections.namedtuple('Said', 'accuracy reliable')
-    return verdict(*(Said(e['accuracy'], e.get('reliable', True)) for e in (source, reported)))
+    Said = collections.namedtuple('Said', 'accuracy low high reliable')
+    return verdict(*(Said(e['accuracy'], e['low'], e['high'], e.get('reliable', True))
+                     for e in (source, reported)))
 
 
 def verdicts(runs):

@@ -15,6 +15,7 @@ import stat
 import sys
 
 import numpy as np
+import pytest
 
 STANDINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'standins')
 
@@ -218,3 +219,15 @@ def frozen_predictions(graph_def, images, batch_size):
         with tf.Session() as sess:
             return np.concatenate([sess.run(output, {inputs: images[i:i + batch_size]})
                                    for i in range(0, len(images), batch_size)])
+
+
+@pytest.fixture
+def npu_env(tmp_path, npu_form):
+    """(variables to add to the environment, record folder): the stand-in npu_bridge (of each
+    form, FAKE_NPU_FORM) is importable and records the session configs in the folder."""
+    record = tmp_path / 'npu_record'
+    record.mkdir()
+    env = with_pythonpath({'PYTHONPATH': os.environ.get('PYTHONPATH', '')},
+                          write_npu_bridge(str(tmp_path / 'standins')))
+    env['FAKE_NPU_RECORD'] = str(record)
+    return env, record

@@ -35,3 +35,23 @@ def fake_run(results, task, seed, accuracies, iterations=10000, name=None, **set
 def four(source_train, source_test, adda_train, adda_test):
     return {'source_only_train': source_train, 'source_only_test': source_test,
             'adda_train': adda_train, 'adda_test': adda_test}
+
+
+def fake_recipe_run(results, task, seed, final, chosen, curve, source=(0.8, 0.8),
+                    curve_split='train', **settings):
+    """A recipe run (scripts/<task>-plus.sh): its source model's, the final and the chosen
+    snapshot's (train, test) accuracies, the chosen step and the target accuracy per kept
+    snapshot on ``curve_split`` (``settings``: run.yaml keys other than the script's today)."""
+    accuracies = {'source_only_train': source[0], 'source_only_test': source[1],
+                  'adda_train': final[0], 'adda_test': final[1],
+                  'selected_train': chosen[1][0], 'selected_test': chosen[1][1]}
+    fake_run(results, task + '-plus', seed, accuracies, **settings)
+    folder = results / '{}-plus-seed{}'.format(task, seed)
+    points = [{'step': step, 'accuracy': value} for step, value in curve]
+    best = max(points, key=lambda p: (p['accuracy'], p['step']))
+    (folder / 'curve_{}.yaml'.format(curve_split)).write_text(yaml.safe_dump(
+        {'snapshots': points, 'oracle_uses_labels': best, 'final': points[-1]}))
+    (folder / 'selection.yaml').write_text(yaml.safe_dump({
+        'criterion': 'snd', 'chosen': {'step': chosen[0]},
+        'snapshots': [{'step': step, 'scores': {'snd': float(step == chosen[0])}}
+                      for step, _ in curve]}))

@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_tool_process, write_mnist, write_svhn, write_usps
-from test_faults import needs_small_disk, on_small_disk  # noqa: F401  (a fixture)
-from helpers_ascend import (npu_optimizer, read_json_lines, recorded_configs, with_pythonpath,
-                            write_fake_python, write_file, write_moxing, write_npu_bridge)
+from fault_fixtures import needs_small_disk, on_small_disk  # noqa: F401  (a fixture)
+from helpers_ascend import (npu_env, npu_optimizer, read_json_lines,  # noqa: F401 (a fixture)
+                            recorded_configs, with_pythonpath, write_fake_python, write_file,
+                            write_moxing)
 
 ENTRY = os.path.join(ROOT, 'modelarts_entry.py')
 NPU_TRAIN = os.path.join(ROOT, 'npu_train.sh')
@@ -51,18 +52,6 @@ def check_npu_config(config, precision_mode):
     rewrite = config.graph_options.rewrite_options
     assert rewrite.remapping == RewriterConfig.OFF
     assert rewrite.memory_optimization == RewriterConfig.OFF
-
-
-@pytest.fixture
-def npu_env(tmp_path, npu_form):
-    """(variables to add to the environment, record folder): the stand-in npu_bridge (of each
-    form, FAKE_NPU_FORM) is importable and records the session configs in the folder."""
-    record = tmp_path / 'npu_record'
-    record.mkdir()
-    env = with_pythonpath({'PYTHONPATH': os.environ.get('PYTHONPATH', '')},
-                          write_npu_bridge(str(tmp_path / 'standins')))
-    env['FAKE_NPU_RECORD'] = str(record)
-    return env, record
 
 
 # --- the tools with --device npu -------------------------------------------------------------

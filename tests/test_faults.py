@@ -11,7 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import LENET_KEYS, ROOT, require, run_tool, snapshot_accuracy
+from conftest import LENET_KEYS, ROOT, run_tool, snapshot_accuracy
+from fault_fixtures import listing, needs_small_disk, on_small_disk  # noqa: F401  (a fixture)
 
 TRAIN = ['--batch_size', 32, '--lr', 1e-3, '--solver', 'adam', '--seed', 0]
 PAUSE_ENV = 'ADDA_TEST_PAUSE_BEFORE_RENAME'
@@ -29,20 +30,6 @@ def error_line(result, status=1):
     lines = [l for l in result.stderr.splitlines() if l.startswith('Error')]
     assert len(lines) == 1, result.stderr
     return lines[0]
-
-
-def listing(folder):
-    """Every path under ``folder``: files with their size and modification time, folders
-    with None."""
-    found = {}
-    for root, dirs, files in os.walk(str(folder)):
-        for name in dirs:
-            found[os.path.relpath(os.path.join(root, name), str(folder))] = None
-        for name in files:
-            path = os.path.join(root, name)
-            stat = os.stat(path)
-            found[os.path.relpath(path, str(folder))] = (stat.st_size, stat.st_mtime_ns)
-    return found
 
 
 def index_names(folder):
@@ -203,36 +190,6 @@ def test_second_run_on_a_busy_folder_is_refused_and_a_stale_lock_taken_over(data
 
 
 # 3. A full disk (a real one: a small tmpfs in a private mount namespace)
-
-def small_disk_available():
-    if not shutil.which('unshare'):
-        return False
-    probe = subprocess.run(['unshare', '-rm', 'sh', '-c',
-                            'mount -t tmpfs -o size=1m tmpfs /tmp && df /tmp'],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return probe.returncode == 0
-
-
-@pytest.fixture
-def needs_small_disk():
-    require(small_disk_available(), 'cannot mount a tmpfs in a user namespace here (unshare -rm)')
-
-
-def on_small_disk(tmp_path, size, command):
-    """Run ``command`` (a list) with a ``size`` tmpfs mounted at tmp_path/disk; returns
-    (exit status, stdout, stderr, copy of the disk's content after the command)."""
-    disk, copy = tmp_path / 'disk', tmp_path / 'disk_after'
-    disk.mkdir()
-    script = ('mount -t tmpfs -o size={} tmpfs "$1" || exit 99; shift; copy=$1; shift; '
-              '"$@"; status=$?; cp -a "{}/." "$copy/" && exit $status').format(size, disk)
-    copy.mkdir()
-    result = subprocess.run(['unshare', '-rm', 'sh', '-c', script, 'sh', str(disk), str(copy)] +
-                            [str(c) for c in command], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, universal_newlines=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED='1'), cwd=ROOT, timeout=600)
-    assert result.returncode != 99, result.stderr
-    return result, disk, copy
-
 
 @pytest.mark.usefixtures('needs_small_disk')
 def test_full_disk_names_the_disk_and_keeps_the_previous_snapshot(data_root, tmp_path):

@@ -12,7 +12,7 @@ import yaml
 
 from adda import tasks
 from conftest import ROOT, run_task_script, run_tool, task_script_env, write_mnist, write_usps
-from test_report import fake_recipe_run, fake_run, four
+from report_fixtures import fake_recipe_run, fake_run, four
 
 # Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
 pytestmark = pytest.mark.once

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_tool, run_tool_process
 from helpers_ascend import npu_optimizer, recorded_configs
-from test_ascend import npu_env  # noqa: F401  (a fixture: the stand-in on PYTHONPATH)
+from helpers_ascend import npu_env  # noqa: F401  (a fixture: the stand-in on PYTHONPATH)
 
 TRAIN = ['mnist', 'train', 'lenet', 'out', '--iterations', '10', '--batch_size', '16',
          '--seed', '0']

@@ -9,7 +9,7 @@ from adda.adaptation import build_adda_training
 from adda.losses import (adversary_loss, infomax, pseudo_label_loss, r1_penalty, source_pull,
                          virtual_adversarial_loss)
 from adda.models import get_model_fn
-from adda.tools.train_adda import Settings
+from adaptation_fixtures import adaptation_settings, run_adaptation
 from adda.terms.centroids import ClassCentroids
 from adda.terms.neighbours import NeighbourBank
 
@@ -63,31 +63,6 @@ def test_infomax_prefers_confident_balanced_predictions(tf_graph):
     assert values[0] == pytest.approx(-np.log(10), abs=1e-3)
     assert values[1] == pytest.approx(0.0, abs=1e-3)
     assert values[2] == pytest.approx(0.0, abs=1e-3)
-
-
-def adaptation_settings(**values):
-    """train_adda.py's settings of the tests' small adaptation runs, with ``values``."""
-    return Settings(**dict(dict(batch_size=8, lr=1e-2, solver='adam', adversary=(8,)), **values))
-
-
-def run_adaptation(settings, steps=3, fetch_globals=None):
-    """(graph, target weights before, per-step outputs, snapshot weights after); with
-    ``fetch_globals`` (a dict), also every other global variable's final value, by name."""
-    source, target = get_split('mnist', 'train'), get_split('usps', 'train')
-    with tf.Graph().as_default():
-        tf.set_random_seed(3)
-        graph = build_adda_training(source, target, lenet, settings, seed=0)
-        with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
-            graph.after_restore(sess)
-            graph.start(sess)
-            target = {k: v for k, v in zip(graph.snapshot_vars, sess.run(
-                list(graph.snapshot_vars.values())))}
-            records = graph.loop.run(sess, steps)
-            out = {k: np.array([values[k] for _, _, values in records]) for k in graph.outputs}
-            if fetch_globals is not None:
-                fetch_globals.update((v.op.name, sess.run(v)) for v in tf.global_variables())
-            return graph, target, out, sess.run(graph.snapshot_vars)
 
 
 def test_the_core_options_and_stabilisers_together_train(data_root):

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, describe_run, run_tool
-from report_fixtures import fake_run, four, script_settings
+from report_fixtures import fake_recipe_run, fake_run, four, script_settings
 
 # Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
 pytestmark = pytest.mark.once
@@ -170,26 +170,6 @@ def test_chart_panels_ticks_bars_and_points(tmp_path):
             assert [[float(y) for _, y in series] for series in points] == [seeds, [single]]
             for series, (x, _, width) in zip(points, ours):  # each point over its bar
                 assert all(abs(px - x) < width / 2 for px, _ in series)
-
-
-def fake_recipe_run(results, task, seed, final, chosen, curve, source=(0.8, 0.8),
-                    curve_split='train', **settings):
-    """A recipe run (scripts/<task>-plus.sh): its source model's, the final and the chosen
-    snapshot's (train, test) accuracies, the chosen step and the target accuracy per kept
-    snapshot on ``curve_split`` (``settings``: run.yaml keys other than the script's today)."""
-    accuracies = {'source_only_train': source[0], 'source_only_test': source[1],
-                  'adda_train': final[0], 'adda_test': final[1],
-                  'selected_train': chosen[1][0], 'selected_test': chosen[1][1]}
-    fake_run(results, task + '-plus', seed, accuracies, **settings)
-    folder = results / '{}-plus-seed{}'.format(task, seed)
-    points = [{'step': step, 'accuracy': value} for step, value in curve]
-    best = max(points, key=lambda p: (p['accuracy'], p['step']))
-    (folder / 'curve_{}.yaml'.format(curve_split)).write_text(yaml.safe_dump(
-        {'snapshots': points, 'oracle_uses_labels': best, 'final': points[-1]}))
-    (folder / 'selection.yaml').write_text(yaml.safe_dump({
-        'criterion': 'snd', 'chosen': {'step': chosen[0]},
-        'snapshots': [{'step': step, 'scores': {'snd': float(step == chosen[0])}}
-                      for step, _ in curve]}))
 
 
 def test_report_rows_of_the_recipe(tmp_path):

@@ -10,7 +10,7 @@ import yaml
 from adda.rundir import ADAPTATION_SETTINGS, recorded_adaptation, setting_differences
 from adda.terms import record, recorded_options
 from conftest import ROOT, run_tool, write_mnist, write_usps
-from test_faults import listing
+from fault_fixtures import listing
 
 
 def train(snap, *extra, **kwargs):

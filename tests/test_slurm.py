@@ -20,13 +20,12 @@ import pytest
 import yaml
 
 from conftest import ROOT, require, write_mnist, write_usps
+from slurm_fixtures import slurm_missing
 
 # Runtime-independent: one pass of .ci/run runs it (conftest.belongs_here).
 pytestmark = pytest.mark.once
 
 SUBMIT = os.path.join(ROOT, 'scripts', 'slurm', 'submit.sh')
-COMMANDS = ('munged', 'slurmctld', 'slurmd', 'sbatch', 'squeue', 'scontrol', 'sinfo')
-PACKAGES = ('munge', 'slurmctld', 'slurmd', 'slurm-client')
 RECORDS = ('source_only_train', 'source_only_test', 'adda_train', 'adda_test')
 TIMEOUT = 1500  # seconds for the array and the report to end
 
@@ -43,16 +42,6 @@ def command_output(command, timeout=120, env=None):
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True, timeout=timeout, env=env)
     return result.returncode, result.stdout
-
-
-def slurm_missing():
-    """None when the Slurm and MUNGE commands are installed, else one line saying what is
-    missing and how to install it."""
-    missing = [c for c in COMMANDS if not shutil.which(c)]
-    if not missing:
-        return None
-    return 'Slurm and MUNGE are not installed (missing {}); install them with apt-get install ' \
-           '{} (as .ci/run does)'.format(', '.join(missing), ' '.join(PACKAGES))
 
 
 def free_port():

@@ -49,12 +49,12 @@ def test_the_slurm_test_installs_nothing(monkeypatch):
     """Without Slurm, the cluster test's check says what is missing and runs no command (it
     used to apt-get install Slurm and MUNGE)."""
     import shutil
-    import test_slurm
+    import slurm_fixtures
     ran = []
     monkeypatch.setattr(shutil, 'which', lambda name: None)
     monkeypatch.setattr(subprocess, 'run', lambda *a, **k: ran.append(a))
     monkeypatch.setattr(subprocess, 'Popen', lambda *a, **k: ran.append(a))
-    reason = test_slurm.slurm_missing()
+    reason = slurm_fixtures.slurm_missing()
     assert reason.startswith('Slurm and MUNGE are not installed (missing munged, slurmctld')
     assert 'apt-get install munge slurmctld slurmd slurm-client' in reason
     assert ran == []

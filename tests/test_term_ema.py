@@ -4,7 +4,7 @@ import numpy as np
 from adda.compat import tf
 from adda.terms.ema import MovingAverage
 from conftest import run_tool
-from test_recipe import adaptation_settings, run_adaptation
+from adaptation_fixtures import adaptation_settings, run_adaptation
 
 
 def test_moving_average_update_rule(tf_graph):

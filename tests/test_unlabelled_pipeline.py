@@ -5,10 +5,8 @@ rerun does nothing again."""
 import csv
 import os
 import subprocess
-import sys
 
 import numpy as np
-import pytest
 import yaml
 
 from conftest import ROOT, digit_images, task_script_env

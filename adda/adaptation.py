@@ -33,9 +33,10 @@ AdaptationPass = namedtuple('AdaptationPass', 'source_features target_features d
                                               'augmented_logits target_images '
                                               'similarity_features')
 # What a term's state is built from (adda.terms.Term): the target split, the batch size, the
-# two networks' variables and the width of the SIMILARITY_LAYER features.
+# two networks' variables, the width of the SIMILARITY_LAYER features and the number of
+# classes (the source's: a target nobody labelled has none of its own).
 TermSetup = namedtuple('TermSetup', 'target_split batch_size target_vars source_vars '
-                                    'similarity_width')
+                                    'similarity_width classes')
 
 
 class _SourceFeatures(object):
@@ -129,7 +130,8 @@ def build_adda_training(source_split, target_split, model_fn, settings, seed, st
     target_vars = create_model_variables(model_fn, 'target')
     adversary_vars = _create_discriminator(settings, width)
     setup = TermSetup(target_split, settings.batch_size, target_vars, source_vars,
-                      int(target_vars[SIMILARITY_LAYER + '/biases'].shape[0]))
+                      int(target_vars[SIMILARITY_LAYER + '/biases'].shape[0]),
+                      source_split.num_classes)
     terms = [term(settings, setup) for term in terms_on]  # after the discriminator
     step = _StepBuilder(settings, model_fn, plan, inputs, seed, source_vars, target_vars,
                         adversary_vars, terms, bool(views))

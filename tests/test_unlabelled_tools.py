@@ -80,6 +80,20 @@ def test_adaptation_to_an_unlabelled_target_records_the_source_classes(adapted):
     assert (adapted / 'ad' / 'ad-10.index').exists()
 
 
+def test_the_recipe_terms_adapt_to_images_with_no_labels_at_all(adapted, scans):
+    """A folder with train/ only and no class folders has no classes of its own: the terms
+    that keep per-class state (neighbour votes, class centroids) take the source's."""
+    photos = scans / 'photos' / 'train'
+    write_images(photos, real_part('mnist', 'train', 120)[0][:64])
+    result = run_tool('train_adda', 'src:train', 'photos:train', 'lenet', 'terms', '--weights',
+                      adapted / 'src', '--iterations', 4, '--adversary', 16, '--snapshot_dir',
+                      adapted, '--target_pseudo', 1, '--pseudo_neighbours', 3,
+                      '--pseudo_threshold', 0.0, '--target_centroid', 0.1, '--target_infomax',
+                      0.3, *TRAIN)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (adapted / 'terms' / 'terms-4.index').exists()
+
+
 def test_choosing_a_snapshot_of_an_unlabelled_target(adapted, tmp_path):
     record = tmp_path / 'selection.yaml'
     result = run_tool('select_snapshot', 'src:train', 'scans_array:train', 'lenet',

@@ -54,7 +54,7 @@ class Centroids(Term):
 
     def __init__(self, settings, setup):
         super(Centroids, self).__init__(settings, setup)
-        self.centroids = ClassCentroids(setup.target_split.num_classes, setup.similarity_width,
+        self.centroids = ClassCentroids(setup.classes, setup.similarity_width,
                                         settings.centroid_momentum)
         self.update = None
 

@@ -89,7 +89,7 @@ class Neighbours(Term):
                             'neighbour bank holds ({} batches of {})'.format(
                                 k, slots * batch_size, slots, batch_size))
         self.bank = NeighbourBank(slots, batch_size, setup.similarity_width,
-                                  setup.target_split.num_classes)
+                                  setup.classes)
         self.store = None
 
     def prepare(self, step):

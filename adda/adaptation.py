@@ -90,15 +90,23 @@ class AddaGraph(TrainGraph):
 class AdaptationStep(object):
     """What the terms see of one adaptation step: ``index`` (the step), ``passes`` (an
     AdaptationPass), the networks' variables, ``adapted`` (the target variables the mapping
-    loss reaches), ``seed``, ``target_logits_of(images)`` (the target network on other images)
-    and ``teacher`` (the probabilities pseudo-labels come from, when a term supplies them)."""
+    loss reaches), ``seed``, ``outputs_of(images, scope, layers)`` (the network under
+    ``scope`` on other images, as adda.graphs.model_outputs), ``target_logits_of(images)``;
+    what pseudo-labels are made from: ``label_logits`` and ``label_features`` (the target
+    network's logits and SIMILARITY_LAYER features of the batch unless a term supplies
+    another network's) and ``teacher`` (the probabilities themselves, when a term supplies
+    them)."""
 
-    def __init__(self, index, passes, target_vars, source_vars, adapted, seed,
-                 target_logits_of):
+    def __init__(self, index, passes, target_vars, source_vars, adapted, seed, outputs_of):
         self.index, self.passes, self.seed = index, passes, seed
         self.target_vars, self.source_vars, self.adapted = target_vars, source_vars, adapted
-        self.target_logits_of = target_logits_of
+        self.outputs_of = outputs_of
+        self.label_logits = passes.target_logits
+        self.label_features = passes.similarity_features
         self.teacher = None
+
+    def target_logits_of(self, images):
+        return self.outputs_of(images, 'target', [None])[0]
 
 
 def build_adda_training(source_split, target_split, model_fn, settings, seed, start_step=0,
@@ -242,10 +250,10 @@ class _StepBuilder(object):
         adapted = [v for v, g in zip(target, tf.gradients(mapping_loss, target))
                    if g is not None]
         return AdaptationStep(step_index, passes, self.target_vars, self.source_vars, adapted,
-                              self.seed, self._target_logits)
+                              self.seed, self._outputs)
 
-    def _target_logits(self, images):
-        return model_output(self.model_fn, images, 'target', None, self.plan.shards)
+    def _outputs(self, images, scope, layers):
+        return model_outputs(self.model_fn, images, scope, layers, self.plan.shards)
 
     def _update(self, target_optimizer, mapping_grads, adversary_optimizer, adversary_grads,
                 step):

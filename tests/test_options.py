@@ -50,14 +50,14 @@ def test_each_command_is_its_declaration(name):
 def test_config_records_what_it_always_has():
     """config.yaml's options of today's tools for the commands of tests/configs_before: those
     of the newest old config, in its order (the shared options as the command line gave them),
-    with --augment_shear, which came after it, in its place."""
+    with the options that came after it (--augment_shear, --pseudo_teacher) in their place."""
     train = parsed('train', 'mnist', 'train', 'lenet', 'src', '--iterations', 10, '--snapshot',
                    10, '--batch_size', 16, '--seed', 0, '--snapshot_dir', 'snap')
     adapt = parsed('train_adda', 'mnist:train', 'usps:train', 'lenet', 'ad', '--weights',
                    'snap/src/src-10', '--iterations', 10, '--snapshot', 10, '--batch_size', 16,
                    '--adversary', 16, '--seed', 0, '--snapshot_dir', 'snap')
     for settings, name, later in ((train, 'train-f00734e.yaml', {'augment_shear': 0.0}),
-                                  (adapt, 'train_adda-f00734e.yaml', {})):
+                                  (adapt, 'train_adda-f00734e.yaml', {'pseudo_teacher': 0.0})):
         with open(os.path.join(CONFIGS_BEFORE, name)) as f:
             old = yaml.safe_load(f)['options']
         derived = dict((k, old[k]) for k in ('steps_per_run', 'loss_scale', 'shards'))

@@ -22,7 +22,8 @@ def test_every_module_of_the_package_is_a_registered_term():
     modules = sorted(m.name for m in pkgutil.iter_modules(adda.terms.__path__))
     assert sorted(term.__module__.rsplit('.', 1)[1] for term in TERMS) == modules
     assert [term.name for term in TERMS] == ['gradient_penalty', 'source_pull', 'infomax',
-                                             'pseudo', 'neighbours', 'vat', 'centroids', 'ema']
+                                             'pseudo', 'teacher', 'neighbours', 'vat', 'centroids',
+                                             'ema']
     for term in TERMS:
         assert term.options, term.name
         # each module says whether a recipe script uses its term
@@ -75,7 +76,7 @@ def test_config_order_is_the_order_the_options_came_in():
         'adversary_lr', 'adversary_steps', 'label_smoothing', 'gradient_penalty',
         'source_pull', 'target_infomax', 'ema', 'infomax_ramp', 'target_pseudo',
         'pseudo_threshold', 'target_augment', 'pseudo_ramp', 'target_vat', 'vat_radius',
-        'target_centroid', 'centroid_momentum', 'pseudo_neighbours')
+        'target_centroid', 'centroid_momentum', 'pseudo_neighbours', 'pseudo_teacher')
     from adda.tools.train_adda import RUN_SETTINGS
     assert RUN_SETTINGS[-len(option_names()):] == option_names()
     assert all(o.added for o in help_options())

@@ -14,8 +14,8 @@ adda.losses) inside the methods that build ops.
 An option's ``added`` is the change of train_adda.py's options that brought it, and orders
 config.yaml (and ``--resume``'s list) as the tool has always recorded it: 1 the first
 stabilisers (0075b88), 2 --infomax_ramp (bcaa742), 3 the pseudo-labels (1c0fe67), 4 VAT
-(8442bd2), 5 the centroids (6358671), 6 the neighbour vote (3079e17); a new option takes the
-next number.
+(8442bd2), 5 the centroids (6358671), 6 the neighbour vote (3079e17), 7 the teacher; a new
+option takes the next number.
 """
 import collections
 import importlib

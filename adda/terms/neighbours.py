@@ -95,12 +95,9 @@ class Neighbours(Term):
     def prepare(self, step):
         """The pseudo-labels' teacher: the vote of the bank before this batch is stored."""
         from adda.compat import tf
-        passes = step.passes
-        step.teacher = self.bank.vote(passes.similarity_features,
-                                      self.settings.pseudo_neighbours)
+        step.teacher = self.bank.vote(step.label_features, self.settings.pseudo_neighbours)
         with tf.control_dependencies([step.teacher]):
-            self.store = self.bank.store(step.index, passes.similarity_features,
-                                         passes.target_logits)
+            self.store = self.bank.store(step.index, step.label_features, step.label_logits)
 
     def updates(self, step):
         return [self.store]

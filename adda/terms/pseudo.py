@@ -29,10 +29,11 @@ class PseudoLabels(Term):
     def mapping_loss(self, step):
         from adda.compat import tf
         from adda.losses import pseudo_label_loss, ramp
-        passes, settings = step.passes, self.settings
+        settings = self.settings
         teacher = step.teacher if step.teacher is not None else tf.nn.softmax(
-            passes.target_logits)
-        loss, _ = pseudo_label_loss(teacher, passes.augmented_logits, settings.pseudo_threshold)
+            step.label_logits)
+        loss, _ = pseudo_label_loss(teacher, step.passes.augmented_logits,
+                                    settings.pseudo_threshold)
         return ramp(settings.target_pseudo, step.index, settings.pseudo_ramp) * loss
 
 

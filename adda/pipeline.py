@@ -66,8 +66,9 @@ class Pipeline(object):
         """NAME_{train,test}.yaml: ``weights`` on the target's labelled splits (the protocol's
         reported split first); an unlabelled one is skipped with a line saying so."""
         run = self.run
+        measured = measured_splits(run)
         for split in target_splits(run):
-            if split not in measured_splits(run):
+            if split not in measured:
                 say('Not evaluating {} on {} {}: it has no labels (its accuracy is estimated '
                     'at the end)'.format(name, run.task.target, split))
                 continue
@@ -90,11 +91,12 @@ class Pipeline(object):
         and ESTIMATE asks for it (auto: when a target split has no labels)."""
         from adda import twins
         run = self.run
-        twin = twins.twin_of(run)
-        if not twins.wanted(run, measured_splits(run), target_splits(run)):
+        if not twins.wanted(run):
             return
+        measured, present = measured_splits(run), target_splits(run)
+        twin = twins.twin_of(run)
         if not twins.finished(twin):
-            if not twins.make_twin(run, measured_splits(run), target_splits(run)):
+            if not twins.make_twin(run, measured, present):
                 say('No estimate without labels: it compares this run with an independent run '
                     'of the task ({}, seed {}), which is not there (ESTIMATE=1 makes it)'.format(
                         twin.prefix, twin.seed))
@@ -199,7 +201,7 @@ def finished_files(run):
         return None
     files = [os.path.join(run.results, name + '.yaml') for name in run.task.records(measured)]
     files += [predictions_path(run, split) for split in present]
-    if twins.wanted(run, measured, present) and set(present) - set(measured):
+    if twins.wanted(run) and set(present) - set(measured):
         files += [estimate_path(run, split) for split in present]
     return files
 

@@ -40,7 +40,7 @@ def finished(twin):
     return os.path.isfile(final)
 
 
-def wanted(run, measured, present):
+def wanted(run):
     """Whether ``run`` is to be estimated at all (ESTIMATE is not 0)."""
     return run.settings.get('ESTIMATE', 'auto') != '0'
 

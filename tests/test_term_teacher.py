@@ -61,3 +61,22 @@ def test_the_teacher_runs_with_its_own_labels_and_no_neighbours(data_root):
     assert [t.name for t in graph.terms] == ['pseudo', 'teacher']
     assert all(np.all(np.isfinite(v)) for v in out.values())
     assert 'neighbours/probs' not in found
+
+
+def test_a_teacher_without_pseudo_labels_is_said_at_the_start(data_root, tmp_path):
+    """The switch of a term whose base term is off does nothing: train_adda.py says so
+    before training, and the run records the option as off."""
+    import yaml
+    from conftest import run_tool
+    snap = tmp_path / 'snap'
+    common = ['--snapshot_dir', snap, '--batch_size', 16, '--seed', 0, '--iterations', 2]
+    result = run_tool('train', 'mnist', 'train', 'lenet', 'src', *common)
+    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_tool('train_adda', 'mnist:train', 'usps:train', 'lenet', 'ad', '--weights',
+                      snap / 'src', '--adversary', 16, '--pseudo_teacher', 0.999, *common)
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    line = '--pseudo_teacher 0.999 does nothing without --target_pseudo'
+    assert line in output and output.index(line) < output.index('Iteration')
+    config = yaml.safe_load((snap / 'ad' / 'config.yaml').read_text())
+    assert config['options']['pseudo_teacher'] == 0.0

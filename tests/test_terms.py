@@ -118,3 +118,14 @@ def test_keys_are_the_ones_runs_have_always_drawn(tf_graph):
         for (use, stream, counter), value in expected.items():
             key = sess.run(stateless_key(np.int64(9), use, stream, counter))
             assert key.tolist() == [9, value], use
+
+
+def test_a_refining_term_without_the_term_it_refines_is_named():
+    from adda.terms import without_effect
+    assert without_effect(Settings()) == []
+    assert without_effect(Settings(target_pseudo=1.0, pseudo_teacher=0.99)) == []
+    assert without_effect(Settings(pseudo_teacher=0.99, pseudo_neighbours=5)) == [
+        '--pseudo_teacher 0.99 does nothing without --target_pseudo (the term it refines is '
+        'off)',
+        '--pseudo_neighbours 5 does nothing without --target_pseudo (the term it refines is '
+        'off)']

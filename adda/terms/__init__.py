@@ -188,6 +188,16 @@ def switched_on(settings):
     return tuple(term for term in TERMS if term.is_on(values))
 
 
+def without_effect(settings):
+    """One line for each term whose switch ``settings`` set while the term it refines is off
+    (so it does nothing), e.g. --pseudo_teacher without --target_pseudo."""
+    values = dict((o.name, getattr(settings, o.name)) for o in help_options())
+    return ['--{} {} does nothing without --{} (the term it refines is off)'.format(
+                term.switch(), values[term.switch()], by_name(term.requires).switch())
+            for term in TERMS if term.requires and values.get(term.switch())
+            and not term.is_on(values)]
+
+
 def examples(term):
     """Option values that switch ``term`` on (and the term it refines), for tests."""
     values = examples(by_name(term.requires)) if term.requires else {}

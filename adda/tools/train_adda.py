@@ -9,6 +9,7 @@ from adda.cli import (ADVERSARY, LAYERS, adda_command, check_dataset, parse_data
                       select_gpu)
 from adda.options import DEVICE_OPTIONS, TRAINING_OPTIONS, Argument, Option, Tool
 from adda.terms import help_options as adaptation_options
+from adda.terms import without_effect
 from adda.tools import train
 
 # Everything train_adda.py takes; --help, the settings main gets, config.yaml and what
@@ -64,6 +65,8 @@ def main(settings):
     model_fn = get_model_fn(settings.model)
     settings = settings.replace(weights=resolve_weights(settings.weights))
     logging.info('Adapting {} -> {}'.format(settings.source, settings.target))
+    for line in without_effect(settings):
+        logging.warning(line)
     source_data = get_split(source_name, source_split)
     target_data = get_split(target_name, target_split)
     check_training(settings, model_fn, [source_data, target_data], weights=settings.weights,

@@ -3,8 +3,9 @@ target weights (mean teacher, Tarvainen and Valpola, NeurIPS 2017), which starts
 model and follows the target network slowly, so that a mistake the network makes for a few
 hundred steps does not at once become the label it learns. Refines adda/terms/pseudo.py (and
 the neighbour vote, whose bank then holds the teacher's features and predictions); the
-average is part of the training state, the snapshot stays the target network's. Against the
-lock-in of early pseudo-labels (docs/results.md); not adopted by any script."""
+average is part of the training state, the snapshot stays the target network's. Tried on
+tuning shifts against the lock-in of early pseudo-labels, not adopted by any script
+(docs/results.md says what it did)."""
 from adda.cli import FiniteFloat
 from adda.errors import AddaError
 from adda.terms import SIMILARITY_LAYER, Option, Term
